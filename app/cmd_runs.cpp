@@ -1,0 +1,111 @@
+// `scalelab runs` and `scalelab curves`: what is in the store, as tables, CSV or JSON.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "app/commands.h"
+#include "common/error.h"
+#include "common/table.h"
+#include "store/store.h"
+
+namespace scalelab::app {
+
+namespace {
+
+nlohmann::json opt_json(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
+
+struct RunsArgs {
+  std::string db, sweep;
+  bool json = false;
+};
+
+void list_runs(const RunsArgs& a) {
+  auto st = store::Store::open(a.db);
+  std::string sweep_id;
+  if (!a.sweep.empty()) {
+    auto sw = st->sweep(a.sweep);
+    if (!sw) user_error("{}: no sweep '{}'", a.db, a.sweep);
+    sweep_id = sw->id;
+  }
+  auto runs = st->runs(sweep_id);
+  if (a.json) {
+    auto arr = nlohmann::json::array();
+    for (auto& r : runs)
+      arr.push_back({{"id", r.id}, {"sweep_id", r.sweep_id}, {"name", r.name}, {"shape", r.shape},
+                     {"params_total", r.params_total}, {"params_non_embedding", r.params_non_embedding},
+                     {"flops_per_token", r.flops_per_token}, {"flop_convention", r.flop_convention},
+                     {"planned_tokens", r.planned_tokens}, {"tokens_done", r.tokens_done},
+                     {"steps_done", r.steps_done}, {"status", r.status}, {"attempts", r.attempts},
+                     {"final_train_loss", opt_json(r.final_train_loss)}, {"final_val_loss", opt_json(r.final_val_loss)},
+                     {"tokens_per_s", r.tokens_per_s}, {"wall_s", r.wall_s}, {"error", r.error},
+                     {"created_at", r.created_at}, {"finished_at", r.finished_at}});
+    fmt::print("{}\n", arr.dump(2));
+    return;
+  }
+  if (runs.empty()) {
+    fmt::print("no runs in {}\n", a.db);
+    return;
+  }
+  Table t({"id", "name", "shape", ">N", ">N non-emb", ">tokens", "status", ">val loss", ">train loss", ">tok/s"});
+  for (auto& r : runs) {
+    auto loss = [](const std::optional<double>& v) { return v ? fmt::format("{:.4f}", *v) : std::string("-"); };
+    t.add({r.id.substr(0, 12), r.name, r.shape, si(r.params_total), si(r.params_non_embedding),
+           fmt::format("{}/{}", si(r.tokens_done), si(r.planned_tokens)), r.status, loss(r.final_val_loss),
+           loss(r.final_train_loss), r.tokens_per_s > 0 ? si(r.tokens_per_s) : "-"});
+  }
+  fmt::print("{}", t.render());
+}
+
+struct CurvesArgs {
+  std::string db, run, split;
+  bool csv = false, json = false;
+};
+
+void print_curves(const CurvesArgs& a) {
+  auto st = store::Store::open(a.db);
+  auto run = st->run(a.run);
+  if (!run) user_error("{}: no run '{}'; see `scalelab runs --db {}`", a.db, a.run, a.db);
+  auto ms = st->metrics(run->id, a.split);
+  if (a.csv) {
+    fmt::print("step,tokens,flops,split,loss,lr,grad_norm,wall_s\n");
+    for (auto& m : ms)
+      fmt::print("{},{:.17g},{:.17g},{},{:.17g},{:.17g},{:.17g},{:.6f}\n", m.step, m.tokens, m.flops, m.split, m.loss,
+                 m.lr, m.grad_norm, m.wall_s);
+    return;
+  }
+  if (a.json) {
+    auto arr = nlohmann::json::array();
+    for (auto& m : ms)
+      arr.push_back({{"step", m.step}, {"tokens", m.tokens}, {"flops", m.flops}, {"split", m.split},
+                     {"loss", m.loss}, {"lr", m.lr}, {"grad_norm", m.grad_norm}, {"wall_s", m.wall_s}});
+    fmt::print("{}\n", nlohmann::json{{"run_id", run->id}, {"metrics", arr}}.dump(2));
+    return;
+  }
+  Table t({">step", ">tokens", ">FLOPs", "split", ">loss", ">lr", ">grad norm", ">wall"});
+  for (auto& m : ms)
+    t.add({fmt::format("{}", m.step), si(m.tokens), si(m.flops), m.split, fmt::format("{:.4f}", m.loss),
+           fmt::format("{:.3g}", m.lr), m.split == "train" ? fmt::format("{:.3f}", m.grad_norm) : "-",
+           duration(m.wall_s)});
+  fmt::print("run {} {} ({})\n{}", run->id, run->shape, run->status, t.render());
+}
+
+}  // namespace
+
+void add_runs_commands(CLI::App& root) {
+  static RunsArgs ra;
+  auto* runs = root.add_subcommand("runs", "List runs: id, shape, N, tokens, status, final loss, tok/s");
+  add_db_option(runs, ra.db);
+  runs->add_option("--sweep", ra.sweep, "Only this sweep (id or name)");
+  runs->add_flag("--json", ra.json, "JSON array instead of a table");
+  runs->callback([] { list_runs(ra); });
+
+  static CurvesArgs ca;
+  auto* curves = root.add_subcommand("curves", "A run's loss curve: step, tokens, FLOPs, split, loss, lr, ...");
+  curves->add_option("run", ca.run, "Run id or unique prefix")->required();
+  add_db_option(curves, ca.db);
+  curves->add_option("--split", ca.split, "train or val (default: both)")->check(CLI::IsMember({"train", "val"}));
+  auto* csv = curves->add_flag("--csv", ca.csv, "CSV with a header row");
+  curves->add_flag("--json", ca.json, "JSON")->excludes(csv);
+  curves->callback([] { print_curves(ca); });
+}
+
+}  // namespace scalelab::app

@@ -1,0 +1,52 @@
+#include <fmt/core.h>
+
+#include <cstdlib>
+#include <exception>
+
+#include "app/commands.h"
+#include "common/error.h"
+
+namespace scalelab::app {
+
+std::string default_db() {
+  const char* env = std::getenv("SCALELAB_DB");
+  return env && *env ? env : "scalelab.db";
+}
+
+CLI::Option* add_db_option(CLI::App* cmd, std::string& db) {
+  db = default_db();
+  return cmd->add_option("--db", db, "SQLite database (default: $SCALELAB_DB or ./scalelab.db)");
+}
+
+}  // namespace scalelab::app
+
+int main(int argc, char** argv) {
+  using namespace scalelab;
+  CLI::App root{"scalelab: plan, run and fit scaling-law experiments", "scalelab"};
+  root.require_subcommand(1);
+  root.set_version_flag("--version", "scalelab 0.1.0");
+  app::add_data_command(root);
+  app::add_train_command(root);
+  app::add_runs_commands(root);
+  app::add_fit_commands(root);
+  app::add_sweep_commands(root);
+  app::add_report_commands(root);
+  try {
+    root.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return root.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors are bad input like any other: one line, exit 2.
+    fmt::print(stderr, "scalelab: error: {}\n", e.what());
+    return kExitUserError;
+  } catch (const ExitStatus& e) {
+    return e.code;
+  } catch (const UserError& e) {
+    fmt::print(stderr, "scalelab: error: {}\n", e.what());
+    return kExitUserError;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "scalelab: internal error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,30 @@
+#include "app/store_sink.h"
+
+namespace scalelab::app {
+
+StoreSink::~StoreSink() {
+  try {
+    flush();
+  } catch (...) {
+    // Destructors must not throw; unflushed rows are recomputed on resume.
+  }
+}
+
+void StoreSink::log(const trainer::MetricRow& row) {
+  buf_.push_back({run_id_, row.step, row.tokens, row.flops, row.split, row.loss, row.lr, row.grad_norm, row.wall_s});
+  // Rows also reach the store between checkpoints, so `status` and `curves` stay live.
+  if (buf_.size() >= 256 || std::chrono::steady_clock::now() - last_flush_ > std::chrono::seconds(5)) flush();
+}
+
+void StoreSink::flush() {
+  last_flush_ = std::chrono::steady_clock::now();
+  if (buf_.empty()) return;
+  st_.write_metrics(buf_);
+  buf_.clear();
+}
+
+void StoreSink::heartbeat(std::int64_t step, double tokens, double tokens_per_s) {
+  st_.heartbeat(run_id_, step, tokens, tokens_per_s);
+}
+
+}  // namespace scalelab::app

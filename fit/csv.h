@@ -1,0 +1,32 @@
+#pragma once
+// Points from a CSV file (e.g. Epoch's extraction of Chinchilla's Figure 4).
+#include <string>
+#include <vector>
+
+#include "fit/laws.h"
+
+namespace scalelab::fit {
+
+struct CsvColumns {
+  std::string n;     // parameters, required
+  std::string c;     // training FLOPs; D = C / (6N) when there is no D column
+  std::string d;     // tokens; C = 6ND when there is no C column
+  std::string loss;  // required
+};
+
+struct CsvPoints {
+  std::vector<Point> points;   // ids are "FILE:LINE"
+  std::vector<Point> dropped;  // by --drop-highest, highest loss first
+  std::vector<std::string> header;
+};
+
+// Parses RFC 4180 CSV (quoted fields, "" escapes, CRLF). Every problem is a
+// UserError naming the file, and the line or column: a missing column (listing
+// those available), a malformed row, a non-numeric or non-positive value.
+CsvPoints read_csv_points(const std::string& path, const CsvColumns&, int drop_highest = 0);
+
+// The low-level splitter, exposed for tests. Throws UserError("LINE: ...").
+std::vector<std::vector<std::string>> parse_csv(const std::string& text, const std::string& name,
+                                                std::vector<int>* line_numbers = nullptr);
+
+}  // namespace scalelab::fit

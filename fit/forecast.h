@@ -1,0 +1,68 @@
+#pragma once
+// Forecasts from a stored fit: budgets in, decisions out, each with the
+// percentile interval of the same computation over the bootstrap draws.
+// Compute convention for every forecast: C = 6 N D (docs/fits.md).
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fit/laws.h"
+
+namespace scalelab::fit {
+
+// What a fit can predict. Parametric laws carry their parameters; Approaches 1
+// and 2 carry N_opt(C) = kN C^a, D_opt(C) = kD C^b and, when fitted, L(C).
+struct Model {
+  std::string kind;       // chinchilla | kaplan | power | allocation
+  std::string variable;   // power: N | D | C
+  std::vector<double> p;  // law parameters; allocation: {kN, a, kD, b} [+ {E, G, gamma}]
+
+  bool has_loss_nd() const { return kind == "chinchilla" || kind == "kaplan"; }
+  double loss(double N, double D) const;                // needs has_loss_nd()
+  std::pair<double, double> optimal(double C) const;    // compute-optimal (N, D)
+  bool has_frontier() const;
+  double frontier_loss(double C) const;                 // loss of the compute-optimal model at C
+  double tokens_for_loss(double N, double L) const;     // D with loss(N, D) = L; inf if unreachable
+  double loss_limit(double N) const;                    // loss(N, D -> inf)
+};
+
+struct Accelerator {
+  std::string name;
+  double peak_tflops;  // dense bf16 (no sparsity)
+  double memory_gb;
+  std::string note;
+};
+const std::vector<Accelerator>& accelerators();
+// Case-insensitive; throws UserError listing the known names.
+const Accelerator& find_accelerator(const std::string& name);
+
+struct Query {
+  std::optional<double> compute, target_loss, params, tokens, inference_tokens;
+  std::optional<double> gpu_hours;  // total GPU-hours; C = GPU-hours * 3600 * peak * mfu
+  std::string gpu = "h100";
+  std::optional<double> peak_tflops;  // overrides the table
+  std::optional<double> gpu_memory_gb;  // overrides the table
+  std::optional<int> gpus;  // for wall time (at least the GPUs the memory needs)
+  double mfu = 0.4;
+  double bytes_per_param = 16;  // bf16 mixed-precision AdamW, see docs/fits.md
+};
+
+struct Quantity {
+  std::string name, unit;
+  double value = 0, lo = 0, hi = 0;
+  int undefined = 0;  // draws where the quantity does not exist (e.g. target below E)
+  bool interval = false;
+};
+
+// Validates the query against the model (one clear error for a mode the law
+// cannot answer), then evaluates it on the point estimate and every draw.
+std::vector<Quantity> forecast(const Model&, const std::vector<std::vector<double>>& draws, const Query&,
+                               double level = 0.95);
+// The point evaluation: ordered (name, unit, value).
+struct Value {
+  std::string name, unit;
+  double v;
+};
+std::vector<Value> evaluate(const Model&, const Query&);
+
+}  // namespace scalelab::fit

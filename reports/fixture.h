@@ -1,0 +1,42 @@
+#pragma once
+// Synthetic sweeps for the report tests and benchmark: an IsoFLOP grid whose
+// final losses follow a known Chinchilla law, validation curves that end at
+// those losses, optional emergence evals, and fits made by fit/'s own code
+// exactly as `scalelab fit` makes them.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace scalelab::reports::fixture {
+
+struct SweepSpec {
+  std::string name = "synthetic";
+  std::vector<double> budgets = {1e15, 3e15, 1e16, 3e16, 1e17};  // FLOPs, C = 6ND
+  int sizes = 7;        // model sizes per budget, log-spaced around the law's optimum
+  double span = 30;     // largest / smallest size of a budget
+  int seeds = 1;        // repeats of every (budget, size), with different noise
+  int curve_rows = 100; // validation rows per run
+  double noise = 0.01;  // multiplicative noise on every loss
+  std::uint64_t seed = 7;
+  // E, A, B, alpha, beta: Besiroglu et al. 2024's refit of Chinchilla's data.
+  std::vector<double> law = {1.82, 482.0, 2085.0, 0.348, 0.366};
+  bool evals = false;   // an "addition" task: exact_match, logprob_per_token, edit_distance
+  int pending = 0;      // extra runs left pending (no curve, no final loss)
+};
+
+struct Made {
+  std::string sweep_id;
+  int runs = 0;
+  std::int64_t metric_rows = 0;
+};
+
+Made make_sweep(store::Store&, const SweepSpec&);
+
+// Fits the sweep with each approach (1, 2, 3) and, with power_c, the L(C) power
+// law, and stores every fit; returns their ids.
+std::vector<std::int64_t> fit_sweep(store::Store&, const std::string& sweep_id, const std::vector<int>& approaches,
+                                    int bootstrap, bool power_c = false);
+
+}  // namespace scalelab::reports::fixture

@@ -1,0 +1,333 @@
+// Reading a report's data from the store.
+#include "reports/load.h"
+
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "common/error.h"
+#include "fit/analysis.h"
+#include "fit/csv.h"
+#include "reports/gnuplot.h"
+
+namespace scalelab::reports {
+
+namespace {
+
+// A prepared read statement; the store's own wrapper is private to store/.
+class Query {
+ public:
+  Query(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK)
+      throw std::runtime_error(fmt::format("report query failed: {}", sqlite3_errmsg(db)));
+  }
+  ~Query() { sqlite3_finalize(st_); }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+  Query& bind(int i, const std::string& s) {
+    sqlite3_reset(st_);
+    sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  bool step() {
+    int rc = sqlite3_step(st_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    // A busy database while reading: the store retries its own reads; a report
+    // is read-only and short, so the busy timeout the store set is enough.
+    throw std::runtime_error(fmt::format("report query failed: {}", sqlite3_errmsg(sqlite3_db_handle(st_))));
+  }
+  double real(int c) const {
+    return sqlite3_column_type(st_, c) == SQLITE_NULL ? NAN : sqlite3_column_double(st_, c);
+  }
+
+ private:
+  sqlite3_stmt* st_ = nullptr;
+};
+
+std::string label_of(const std::string& approach, const std::string& law, const std::string& variable) {
+  if (approach == "1") return "Approach 1: training-curve envelope";
+  if (approach == "2") return "Approach 2: IsoFLOP parabolas";
+  if (law == "chinchilla") return "Approach 3: Chinchilla law L(N, D)";
+  if (law == "kaplan") return "Approach 3: Kaplan law L(N, D)";
+  if (law == "power") return "Power law L(" + variable + ")";
+  return "Approach " + approach + ": " + law;
+}
+
+std::string color_of(const std::string& approach, const std::string& law) {
+  if (approach == "1") return Style::approach1;
+  if (approach == "2") return Style::approach2;
+  if (law == "kaplan") return Style::kaplan;
+  if (law == "power") return Style::power;
+  return Style::approach3;
+}
+
+std::string short_label_of(const std::string& approach, const std::string& law, const std::string& variable) {
+  if (approach == "1") return "Approach 1 (envelope)";
+  if (approach == "2") return "Approach 2 (IsoFLOP)";
+  if (law == "chinchilla") return "Approach 3 (Chinchilla)";
+  if (law == "kaplan") return "Approach 3 (Kaplan)";
+  if (law == "power") return "power law L(" + variable + ")";
+  return "Approach " + approach;
+}
+
+int order_of(const FitView& f) {
+  if (f.approach == "3") return f.law == "chinchilla" ? 0 : f.law == "kaplan" ? 1 : 2;
+  return f.approach == "2" ? 3 : 4;
+}
+
+// Re-reads the points a fit was made from, under its own conventions.
+void attach_points(FitView& f, const std::vector<store::Run>& runs, const std::string& sweep_id) {
+  const json& conv = f.rec["conventions"];
+  const json& sel = f.rec["selection"];
+  const std::string source = f.rec.value("source", "");
+  try {
+    if (source.rfind("csv:", 0) == 0) {
+      const std::string path = sel.value("csv", source.substr(4));
+      if (!std::filesystem::exists(path)) {
+        f.points_note = fmt::format("the CSV it was fitted to ({}) is not readable from here", path);
+        return;
+      }
+      const json& c = sel.contains("columns") ? sel["columns"] : json::object();
+      auto cp = fit::read_csv_points(path, {c.value("n", ""), c.value("c", ""), c.value("d", ""), c.value("loss", "")},
+                                     sel.value("drop_highest", 0));
+      f.points = std::move(cp.points);
+      return;
+    }
+    if (source != sweep_id) {
+      f.points_note = "its runs are not in this report's scope";
+      return;
+    }
+    fit::SweepConventions sc;
+    sc.params = conv.value("params", "total") == "non_embedding" ? "non_embedding" : "total";
+    sc.flops = conv.value("flops", "C = 6 N D") == "C = 6 N D" ? "6nd" : "exact";
+    f.points = fit::dataset_from_runs(source, runs, sc, nullptr).points;
+  } catch (const UserError& e) {
+    f.points_note = e.what();
+  }
+}
+
+}  // namespace
+
+bool FitView::allocates() const {
+  return has_model && (model.kind == "chinchilla" || model.kind == "kaplan" || model.kind == "allocation");
+}
+
+double run_tokens(const store::Run& r) { return r.tokens_done > 0 ? r.tokens_done : r.planned_tokens; }
+double run_compute(const store::Run& r) { return run_tokens(r) * r.flops_per_token; }
+
+ReportData load_report_data(const store::Store& st, const std::string& sweep) {
+  ReportData d;
+  d.db_path = st.path();
+  if (!sweep.empty()) {
+    d.sweep = st.sweep(sweep);
+    if (!d.sweep) user_error("{}: no sweep '{}' (see `scalelab status --db {}`)", st.path(), sweep, st.path());
+  } else {
+    auto all = st.sweeps();
+    if (!all.empty()) {
+      d.sweep = *std::max_element(all.begin(), all.end(),
+                                  [](auto& a, auto& b) { return a.created_at < b.created_at; });
+      if (all.size() > 1)
+        d.notes.push_back(fmt::format("{} sweeps in {}; this report covers the newest, '{}'. Name one to choose.",
+                                      all.size(), st.path(), d.sweep->name));
+    }
+  }
+  std::string sweep_id;
+  if (d.sweep) {
+    sweep_id = d.sweep->id;
+    d.scope = fmt::format("sweep '{}' ({})", d.sweep->name, d.sweep->id.substr(0, 12));
+    // Membership is its own table: a run (one resolved config) can belong to several sweeps.
+    auto own = st.runs(sweep_id);
+    std::map<std::string, store::Run> by_id;
+    for (auto& r : own) by_id.emplace(r.id, r);
+    for (auto& m : st.sweep_runs(sweep_id)) {
+      auto it = by_id.find(m.id);
+      if (it != by_id.end()) {
+        d.runs.push_back(it->second);
+      } else if (auto r = st.run(m.id)) {
+        d.runs.push_back(*r);
+      }
+      by_id.erase(m.id);
+    }
+    for (auto& r : own)
+      if (by_id.count(r.id)) d.runs.push_back(r);  // a run whose membership row is missing
+  } else {
+    d.scope = "all runs in " + st.path();
+    d.runs = st.runs("");
+  }
+  for (auto& r : d.runs) d.finished += r.status == "done";
+
+  // The latest fit of each kind; earlier ones are listed as superseded.
+  std::map<std::string, std::size_t> latest;
+  std::vector<FitView> fits;
+  auto all_fits = st.fits();
+  std::sort(all_fits.begin(), all_fits.end(), [](auto& a, auto& b) { return a.id > b.id; });
+  for (auto& row : all_fits) {
+    if (d.sweep && row.source != sweep_id) continue;
+    FitView f;
+    try {
+      f.rec = fit::from_store(row);
+    } catch (const UserError& e) {
+      d.notes.push_back(e.what());
+      continue;
+    }
+    f.id = row.id;
+    f.approach = row.approach;
+    f.law = row.law;
+    std::string variable;
+    if (f.rec["result"].contains("model")) {
+      try {
+        f.model = fit::model_of(f.rec);
+        f.has_model = !f.model.p.empty();
+        f.draws = fit::draws_of(f.rec);
+        variable = f.model.variable;
+      } catch (const std::exception&) {
+        f.has_model = false;
+      }
+    }
+    const std::string key = row.approach + "/" + row.law + "/" + variable;
+    if (auto it = latest.find(key); it != latest.end()) {
+      fits[it->second].older.push_back(row.id);
+      continue;
+    }
+    f.label = label_of(row.approach, row.law, variable);
+    f.short_label = short_label_of(row.approach, row.law, variable);
+    f.color = color_of(row.approach, row.law);
+    latest[key] = fits.size();
+    fits.push_back(std::move(f));
+  }
+  std::stable_sort(fits.begin(), fits.end(), [](auto& a, auto& b) { return order_of(a) < order_of(b); });
+  for (auto& f : fits) {
+    attach_points(f, d.runs, sweep_id);
+    const std::string source = f.rec.value("source", "");
+    const int used = f.rec["selection"].value("used", -1);
+    if (d.sweep && source == sweep_id && used >= 0 && used < d.finished)
+      d.notes.push_back(fmt::format("fit {} ({}) used {} runs; the sweep now has {} finished. Refit to include them.",
+                                    f.id, f.label, used, d.finished));
+  }
+  d.fits = std::move(fits);
+
+  // Points for figures that do not belong to one fit: the primary fit's conventions.
+  fit::SweepConventions sc;
+  for (auto& f : d.fits)
+    if (f.rec.value("source", "") == sweep_id && !sweep_id.empty()) {
+      sc.params = f.rec["conventions"].value("params", "total") == "non_embedding" ? "non_embedding" : "total";
+      sc.flops = f.rec["conventions"].value("flops", "C = 6 N D") == "C = 6 N D" ? "6nd" : "exact";
+      break;
+    }
+  d.n_label = sc.params == "total" ? "parameters N" : "non-embedding parameters N";
+  if (!d.runs.empty()) {
+    d.points = fit::dataset_from_runs(sweep_id, d.runs, sc, nullptr).points;
+  } else {
+    for (auto& f : d.fits)
+      if (!f.points.empty()) {
+        d.points = f.points;
+        d.n_label = "parameters N (" + f.rec["conventions"].value("params", "as fitted") + ")";
+        break;
+      }
+  }
+  return d;
+}
+
+Curves load_curves(const store::Store& st, const std::vector<store::Run>& runs, int max_points) {
+  Curves out;
+  sqlite3* db = st.handle();
+  out.split = "train";
+  {
+    Query probe(db, "SELECT 1 FROM metrics WHERE run_id = ?1 AND split = 'val' LIMIT 1");
+    for (auto& r : runs)
+      if (probe.bind(1, r.id).step()) {
+        out.split = "val";
+        break;
+      }
+  }
+  const std::size_t n_runs = std::max<std::size_t>(1, runs.size());
+  const int per_run = std::clamp(static_cast<int>(max_points / static_cast<int>(n_runs)), 30, 400);
+  // One read snapshot for every curve.
+  sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+  try {
+    Query q(db, "SELECT tokens, flops, loss FROM metrics WHERE run_id = ?1 AND split = ?2 ORDER BY step");
+    for (auto& r : runs) {
+      q.bind(1, r.id).bind(2, out.split);
+      DrawnCurve c;
+      c.run_id = r.id;
+      c.N = static_cast<double>(r.params_total);
+      const double t_end = std::max({r.tokens_done, r.planned_tokens, 1.0});
+      double lt0 = NAN, width = 0;
+      // The current bin: its rows' losses and the middle row's position.
+      long bin = -1;
+      std::vector<std::array<double, 3>> rows;
+      // Validation rows are drawn as they are (the bin's middle row); training
+      // rows, one noisy batch each, as the bin's mean at its middle row.
+      const bool average = out.split == "train";
+      auto flush = [&] {
+        if (rows.empty()) return;
+        double sum = 0;
+        for (auto& x : rows) sum += x[2];
+        auto& mid = rows[rows.size() / 2];
+        c.tokens.push_back(mid[0]);
+        c.flops.push_back(mid[1]);
+        c.loss.push_back(average ? sum / static_cast<double>(rows.size()) : mid[2]);
+        rows.clear();
+      };
+      std::array<double, 3> last{NAN, NAN, NAN};
+      while (q.step()) {
+        ++out.rows_read;
+        const double t = q.real(0), fl = q.real(1), l = q.real(2);
+        if (!(t > 0) || !std::isfinite(l)) continue;
+        last = {t, fl, l};
+        if (std::isnan(lt0)) {
+          lt0 = std::log10(t);
+          width = std::max(std::log10(t_end) - lt0, 1e-6) / per_run;
+        }
+        long b = static_cast<long>((std::log10(t) - lt0) / width);
+        if (b != bin) flush(), bin = b;
+        rows.push_back(last);
+      }
+      flush();
+      if (c.tokens.empty()) {
+        ++out.missing;
+        continue;
+      }
+      if (c.tokens.back() != last[0]) {  // the final loss, exactly
+        c.tokens.push_back(last[0]);
+        c.flops.push_back(last[1]);
+        c.loss.push_back(last[2]);
+      }
+      out.points_kept += static_cast<std::int64_t>(c.tokens.size());
+      out.runs.push_back(std::move(c));
+    }
+  } catch (...) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  return out;
+}
+
+std::vector<TaskEvals> load_evals(const store::Store& st, const std::vector<store::Run>& runs) {
+  std::map<std::string, TaskEvals> tasks;
+  for (auto& r : runs) {
+    auto es = st.evals(r.id);
+    // Each task's last evaluated step for this run.
+    std::map<std::string, std::int64_t> last;
+    for (auto& e : es) last[e.task] = std::max(last[e.task], e.step);
+    for (auto& e : es) {
+      if (e.step != last[e.task] || !std::isfinite(e.value)) continue;
+      auto& t = tasks[e.task];
+      t.task = e.task;
+      t.final.push_back({r.id, static_cast<double>(r.params_total), e.step, e.n, e.metric, e.value});
+    }
+  }
+  std::vector<TaskEvals> out;
+  for (auto& [k, v] : tasks) out.push_back(std::move(v));
+  return out;
+}
+
+}  // namespace scalelab::reports

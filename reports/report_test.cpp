@@ -1,0 +1,196 @@
+#include "reports/report.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "common/error.h"
+#include "fit/analysis.h"
+#include "reports/fixture.h"
+#include "reports/png_check.h"
+#include "reports/test_util.h"
+#include "store/store.h"
+
+using namespace scalelab;
+using namespace scalelab::reports;
+using scalelab::reports::testing::count;
+using scalelab::reports::testing::slurp;
+using scalelab::reports::testing::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+// One database for the whole file: a synthetic IsoFLOP sweep with every kind of fit.
+struct Fitted {
+  TempDir dir;
+  std::string db = dir.file("fitted.db");
+  Fitted() {
+    auto st = store::Store::open(db);
+    fixture::SweepSpec s;
+    s.name = "iso";
+    s.budgets = {1e15, 3e15, 1e16, 3e16, 1e17};
+    s.sizes = 7;
+    s.curve_rows = 60;
+    s.evals = true;
+    auto made = fixture::make_sweep(*st, s);
+    fixture::fit_sweep(*st, made.sweep_id, {1, 2, 3}, 40, true);
+  }
+};
+
+Fitted& fitted() {
+  static Fitted f;
+  return f;
+}
+
+const std::vector<std::string> kFigures = {"loss_vs_tokens", "loss_vs_flops", "isoflop",           "allocation",
+                                           "frontier",       "fit_quality",   "emergence_addition"};
+const std::vector<std::string> kWide = {"allocation", "fit_quality", "emergence_addition"};
+
+}  // namespace
+
+TEST_CASE("a report of a fitted sweep has every figure, in every format, and a page that shows them") {
+  TempDir out;
+  auto st = store::Store::open(fitted().db);
+  ReportOptions o;
+  o.out_dir = out.file("report");
+  o.formats = {"svg", "png", "pdf"};
+  o.extrapolate_to = 1e22;
+  auto r = write_report(*st, o);
+  CHECK(r.fits == 4);
+  CHECK(r.runs == 35);
+  for (auto& n : r.notes) MESSAGE(n);
+  for (auto& name : kFigures) {
+    CAPTURE(name);
+    for (const char* ext : {"svg", "png", "pdf", "gp"})
+      CHECK(fs::exists(out.file("report/figures/" + name + "." + ext)));
+    const bool wide = std::find(kWide.begin(), kWide.end(), name) != kWide.end();
+    auto png = summarize_png(out.file("report/figures/" + name + ".png"));
+    CHECK(png.width == (wide ? 2000 : 1200));
+    CHECK(png.height == (wide ? 750 : 800));
+    CHECK(png.varied > 0.01);
+    CHECK(png.colours > 20);
+    auto svg = slurp(out.file("report/figures/" + name + ".svg"));
+    CHECK(svg.find("<svg") != std::string::npos);
+    CHECK(svg.find("</svg>") != std::string::npos);
+    CHECK(svg.find("<script") == std::string::npos);  // no gnuplot mouse JS: the page stays script-free
+    CHECK(slurp(out.file("report/figures/" + name + ".pdf")).rfind("%PDF", 0) == 0);
+  }
+  CHECK(r.files.size() == kFigures.size() * 3);
+  auto html = slurp(r.index);
+  for (auto& name : kFigures) CHECK(html.find("src=\"figures/" + name + ".svg\"") != std::string::npos);
+  CHECK(html.find("Approach 3: Chinchilla law") != std::string::npos);
+  CHECK(html.find("Approach 2: IsoFLOP parabolas") != std::string::npos);
+  CHECK(html.find("Approach 1: training-curve envelope") != std::string::npos);
+  CHECK(html.find("Power law L(C)") != std::string::npos);
+  CHECK(html.find("Hold-out") != std::string::npos);
+  // The forecast table: five budgets, each with an interval, for each allocating fit.
+  CHECK(html.find("1.000e25") != std::string::npos);
+  CHECK(html.find("1.000e21") != std::string::npos);
+  CHECK(count(html, "<h3>") >= 3);
+  CHECK(html.find("name = &quot;iso&quot;") != std::string::npos);  // the sweep config, escaped
+  // The data behind the figures are next to them and say what they hold.
+  auto alloc = slurp(out.file("report/figures/allocation.dat"));
+  CHECK(alloc.find("# [chinchilla] Hoffmann et al. 2022") != std::string::npos);
+  CHECK(alloc.find("# [band 0]") != std::string::npos);
+  auto front = slurp(out.file("report/figures/frontier.dat"));
+  CHECK(front.find("# [holdout]") != std::string::npos);
+}
+
+TEST_CASE("the fitted law in a figure is the stored fit's law") {
+  TempDir out;
+  auto st = store::Store::open(fitted().db);
+  ReportOptions o;
+  o.out_dir = out.file("r");
+  o.formats = {"svg"};
+  write_report(*st, o);
+  // The Approach 3 line in the data file: its first and last points over the data.
+  auto dat = slurp(out.file("r/figures/allocation.dat"));
+  auto block = dat.substr(dat.find("# [law 0]"));
+  block = block.substr(block.find('\n') + 1);
+  double c1, n1, d1, c2, n2, d2;
+  REQUIRE(std::sscanf(block.c_str(), "%lf %lf %lf", &c1, &n1, &d1) == 3);
+  auto last = block.substr(0, block.find("\n\n"));
+  last = last.substr(last.rfind('\n', last.size() - 2) + 1);
+  REQUIRE(std::sscanf(last.c_str(), "%lf %lf %lf", &c2, &n2, &d2) == 3);
+  // Exactly the stored Approach 3 fit's allocation ...
+  std::optional<store::Fit> a3;
+  for (auto& f : st->fits())
+    if (f.approach == "3" && f.law == "chinchilla") a3 = f;
+  REQUIRE(a3);
+  auto model = fit::model_of(fit::from_store(*a3));
+  CHECK(n1 == doctest::Approx(model.optimal(c1).first).epsilon(1e-6));
+  CHECK(d2 == doctest::Approx(model.optimal(c2).second).epsilon(1e-6));
+  // ... which recovers the law the sweep was made from.
+  const double a = std::log(n2 / n1) / std::log(c2 / c1);
+  CHECK(a == doctest::Approx(0.366 / (0.348 + 0.366)).epsilon(0.15));
+  CHECK(n2 * d2 * 6 == doctest::Approx(c2).epsilon(0.01));
+}
+
+TEST_CASE("too few runs: the report says so and draws no law") {
+  TempDir dir;
+  auto st = store::Store::open(dir.file("few.db"));
+  fixture::SweepSpec s;
+  s.name = "few";
+  s.budgets = {1e15};
+  s.sizes = 3;
+  s.curve_rows = 20;
+  fixture::make_sweep(*st, s);
+  ReportOptions o;
+  o.out_dir = dir.file("r");
+  o.formats = {"png"};
+  auto r = write_report(*st, o);
+  CHECK(fs::exists(dir.file("r/figures/loss_vs_tokens.png")));
+  CHECK(fs::exists(dir.file("r/figures/isoflop.png")));
+  CHECK_FALSE(fs::exists(dir.file("r/figures/allocation.png")));
+  CHECK_FALSE(fs::exists(dir.file("r/figures/fit_quality.png")));
+  auto html = slurp(r.index);
+  CHECK(html.find("There are 3 finished run(s): too few to fit") != std::string::npos);
+  CHECK(html.find("scalelab fit few --approach 1,2,3") != std::string::npos);
+  CHECK(html.find("No forecast") != std::string::npos);
+  // The frontier figure shows the runs but no law.
+  CHECK(slurp(dir.file("r/figures/frontier.gp")).find("law 0") == std::string::npos);
+}
+
+TEST_CASE("an empty database is an error, not an empty report") {
+  TempDir dir;
+  auto st = store::Store::open(dir.file("empty.db"));
+  ReportOptions o;
+  o.out_dir = dir.file("r");
+  CHECK_THROWS_AS(write_report(*st, o), UserError);
+  o.formats = {};
+  CHECK_THROWS_AS(write_report(*st, o), UserError);
+}
+
+TEST_CASE("the terminal view prints the fit tables and plots at the requested width") {
+  auto st = store::Store::open(fitted().db);
+  TermOptions o;
+  o.columns = 90;
+  o.rows = 36;
+  std::FILE* f = std::tmpfile();
+  REQUIRE(f);
+  print_terminal(*st, o, f);
+  std::fflush(f);
+  std::rewind(f);
+  std::string text;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  CHECK(text.find("sweep 'iso'") != std::string::npos);
+  CHECK(text.find("parameter") != std::string::npos);  // render_fit's table, as `scalelab fit` prints it
+  CHECK(text.find("objective") != std::string::npos);
+  CHECK(text.find("forecast, compute-optimal") != std::string::npos);
+  CHECK(text.find("IsoFLOP profiles") != std::string::npos);
+  CHECK(text.find("compute-optimal N_opt(C)") != std::string::npos);
+  std::size_t widest = 0, start = 0, plot_lines = 0;
+  for (auto at = text.find('\n'); at != std::string::npos; start = at + 1, at = text.find('\n', start)) {
+    auto line = text.substr(start, at - start);
+    if (line.find('|') != std::string::npos && line.find("|||") == std::string::npos)  // a plot's left border
+      ++plot_lines, widest = std::max(widest, line.size());
+  }
+  CHECK(plot_lines > 50);
+  CHECK(widest <= 90);
+  CHECK(widest >= 80);
+}

@@ -1,0 +1,207 @@
+#include "store/schema.h"
+
+#include "common/error.h"
+#include "store/sqlite.h"
+
+#include <array>
+
+namespace scalelab::store::schema {
+
+namespace {
+
+// Version 1. Plain tables, not STRICT ones, so a sqlite3 older than 3.37 (an older
+// distribution's Python, say) can still read the file.
+// Nullable REAL columns are the measured ones: SQLite stores NaN as NULL, and a
+// diverged run produces NaN losses and gradient norms.
+constexpr std::string_view kV1 = R"sql(
+CREATE TABLE sweeps (
+  id          TEXT NOT NULL PRIMARY KEY CHECK (id <> ''),
+  name        TEXT NOT NULL,
+  config_toml TEXT NOT NULL,
+  created_at  TEXT NOT NULL
+);
+CREATE INDEX sweeps_by_name ON sweeps(name);
+
+CREATE TABLE runs (
+  id                   TEXT NOT NULL PRIMARY KEY CHECK (id <> ''),
+  sweep_id             TEXT REFERENCES sweeps(id),
+  name                 TEXT NOT NULL,
+  config_toml          TEXT NOT NULL,
+  config_hash          TEXT NOT NULL,
+  shape                TEXT NOT NULL,
+  n_layer              INTEGER NOT NULL,
+  d_model              INTEGER NOT NULL,
+  n_head               INTEGER NOT NULL,
+  seq_len              INTEGER NOT NULL,
+  vocab                INTEGER NOT NULL,
+  params_total         INTEGER NOT NULL,
+  params_non_embedding INTEGER NOT NULL,
+  flops_per_token      REAL NOT NULL,
+  flop_convention      TEXT NOT NULL,
+  planned_tokens       REAL NOT NULL,
+  status               TEXT NOT NULL DEFAULT 'pending' CHECK (status IN
+                         ('pending', 'running', 'stopped', 'done', 'diverged', 'failed', 'cancelled')),
+  attempts             INTEGER NOT NULL DEFAULT 0,
+  created_at           TEXT NOT NULL,
+  started_at           TEXT,
+  finished_at          TEXT,
+  heartbeat_at         TEXT,
+  error                TEXT,
+  steps_done           INTEGER NOT NULL DEFAULT 0,
+  tokens_done          REAL,
+  final_train_loss     REAL,
+  final_val_loss       REAL,
+  tokens_per_s         REAL,
+  wall_s               REAL
+);
+CREATE INDEX runs_by_sweep ON runs(sweep_id, status);
+CREATE INDEX runs_by_status ON runs(status);
+
+CREATE TABLE metrics (
+  run_id    TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  split     TEXT NOT NULL CHECK (split IN ('train', 'val')),
+  step      INTEGER NOT NULL,
+  tokens    REAL NOT NULL,
+  flops     REAL NOT NULL,
+  loss      REAL,
+  lr        REAL,
+  grad_norm REAL,
+  wall_s    REAL,
+  PRIMARY KEY (run_id, split, step)
+) WITHOUT ROWID;
+
+CREATE TABLE evals (
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  step   INTEGER NOT NULL,
+  task   TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  value  REAL,
+  n      INTEGER NOT NULL,
+  PRIMARY KEY (run_id, step, task, metric)
+) WITHOUT ROWID;
+
+CREATE TABLE fits (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  created_at  TEXT NOT NULL,
+  source      TEXT NOT NULL,
+  law         TEXT NOT NULL,
+  approach    TEXT NOT NULL,
+  selection   TEXT CHECK (selection IS NULL OR json_valid(selection)),
+  conventions TEXT CHECK (conventions IS NULL OR json_valid(conventions)),
+  params      TEXT CHECK (params IS NULL OR json_valid(params)),
+  objective   REAL,
+  n_points    INTEGER NOT NULL,
+  convergence TEXT CHECK (convergence IS NULL OR json_valid(convergence)),
+  result      TEXT CHECK (result IS NULL OR json_valid(result))
+);
+CREATE INDEX fits_by_source ON fits(source, id);
+)sql";
+
+// Version 2: sweep execution. Membership is a table of its own because one run
+// (one resolved config) can belong to several sweeps; leases and the retry and
+// cancel bookkeeping let many orchestrators and workers share one file safely.
+constexpr std::string_view kV2 = R"sql(
+ALTER TABLE runs ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN log_path TEXT;
+
+CREATE TABLE sweep_runs (
+  sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+  run_id   TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  PRIMARY KEY (sweep_id, run_id)
+) WITHOUT ROWID;
+CREATE INDEX sweep_runs_by_run ON sweep_runs(run_id);
+INSERT INTO sweep_runs (sweep_id, run_id, position)
+  SELECT sweep_id, id, rowid FROM runs WHERE sweep_id IS NOT NULL;
+
+CREATE TABLE leases (
+  run_id      TEXT NOT NULL PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+  owner       TEXT NOT NULL,
+  host        TEXT NOT NULL,
+  pid         INTEGER NOT NULL,
+  worker_pid  INTEGER,
+  expires_at  REAL NOT NULL,
+  acquired_at TEXT NOT NULL
+);
+CREATE INDEX leases_by_owner ON leases(owner);
+
+CREATE TABLE throughput (
+  config       TEXT NOT NULL,
+  device       TEXT NOT NULL,
+  host         TEXT NOT NULL,
+  threads      INTEGER NOT NULL,
+  tokens_per_s REAL NOT NULL,
+  measured_at  TEXT NOT NULL,
+  PRIMARY KEY (config, device, host, threads)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations{kV1, kV2};
+
+int application_id(sqlite3* db) {
+  sql::Stmt st(db, "PRAGMA application_id");
+  st.step();
+  return static_cast<int>(st.col_int(0));
+}
+
+// Refuses files that are some other program's database, and ones from a newer scalelab.
+void check_openable(sqlite3* db, const std::string& path, int version, int target) {
+  if (version == 0) {
+    sql::Stmt st(db, "SELECT count(*) FROM sqlite_master");
+    st.step();
+    if (st.col_int(0) > 0)
+      user_error("{}: not a scalelab database (it has tables but no scalelab schema version)", path);
+  } else if (application_id(db) != kApplicationId) {
+    user_error("{}: not a scalelab database (PRAGMA application_id is {}, expected {})", path,
+               application_id(db), kApplicationId);
+  }
+  if (version > target)
+    user_error("{}: database schema version {} is newer than this scalelab supports ({}); "
+               "use a newer scalelab",
+               path, version, target);
+}
+
+}  // namespace
+
+std::span<const std::string_view> migrations() { return kMigrations; }
+
+int user_version(sqlite3* db) {
+  sql::Stmt st(db, "PRAGMA user_version");
+  st.step();
+  return static_cast<int>(st.col_int(0));
+}
+
+void migrate(sqlite3* db, const std::string& path, std::span<const std::string_view> steps) {
+  const int target = static_cast<int>(steps.size());
+  // One snapshot: between two autocommit reads another process could finish
+  // creating the schema, and version 0 with tables would look like a foreign file.
+  const int version = sql::read(db, [&] {
+    const int v = user_version(db);
+    check_openable(db, path, v, target);
+    return v;
+  });
+  if (version == target) return;
+
+  sql::exec(db, "PRAGMA foreign_keys = OFF");
+  for (;;) {
+    const bool more = sql::write(db, [&] {
+      // Re-read under the write lock: another process may have upgraded meanwhile.
+      const int v = user_version(db);
+      check_openable(db, path, v, target);
+      if (v == target) return false;
+      sql::exec(db, steps[v]);
+      if (v == 0) sql::exec(db, fmt::format("PRAGMA application_id = {}", kApplicationId));
+      sql::Stmt fk(db, "PRAGMA foreign_key_check");
+      if (fk.step())
+        throw std::runtime_error(fmt::format(
+            "{}: migration to schema version {} would leave a foreign-key violation in table {}",
+            path, v + 1, fk.col_text(0)));
+      sql::exec(db, fmt::format("PRAGMA user_version = {}", v + 1));
+      return v + 1 < target;
+    });
+    if (!more) break;
+  }
+}
+
+}  // namespace scalelab::store::schema

@@ -1,0 +1,89 @@
+#include "store/schema.h"
+
+#include "common/error.h"
+#include "store/sqlite.h"
+#include "store/test_util.h"
+
+#include <doctest/doctest.h>
+
+#include <array>
+
+using namespace scalelab;
+using namespace scalelab::store;
+using scalelab::store::testing::TempDir;
+
+namespace {
+
+// A raw connection, as Store::open would have it before migrating.
+struct Db {
+  explicit Db(const std::string& path) {
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    sqlite3_busy_timeout(db, sql::kBusyTimeoutMs);
+    sql::exec(db, "PRAGMA journal_mode = WAL");
+  }
+  ~Db() { sqlite3_close(db); }
+  bool has_table(const std::string& name) const {
+    sql::Stmt st(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1");
+    st.bind_text(1, name);
+    st.step();
+    return st.col_int(0) == 1;
+  }
+  sqlite3* db = nullptr;
+};
+
+constexpr std::array<std::string_view, 3> kSteps{
+    "CREATE TABLE a (x INTEGER)",
+    "ALTER TABLE a ADD COLUMN y TEXT; INSERT INTO a (x, y) VALUES (1, 'one')",
+    "CREATE TABLE b (z INTEGER)",
+};
+
+}  // namespace
+
+TEST_CASE("an older database is upgraded step by step to the newest version") {
+  TempDir dir;
+  Db d(dir.file("m.db"));
+  schema::migrate(d.db, "m.db", std::span(kSteps).first(1));
+  CHECK(schema::user_version(d.db) == 1);
+  CHECK_FALSE(d.has_table("b"));
+
+  schema::migrate(d.db, "m.db", kSteps);
+  CHECK(schema::user_version(d.db) == 3);
+  CHECK(d.has_table("b"));
+  sql::Stmt st(d.db, "SELECT y FROM a");
+  REQUIRE(st.step());
+  CHECK(st.col_text(0) == "one");
+
+  schema::migrate(d.db, "m.db", kSteps);  // already there: nothing runs twice
+  CHECK(schema::user_version(d.db) == 3);
+}
+
+TEST_CASE("a failing migration step leaves the database at the previous version, unchanged") {
+  TempDir dir;
+  Db d(dir.file("m.db"));
+  schema::migrate(d.db, "m.db", std::span(kSteps).first(1));
+  const std::array<std::string_view, 2> bad{kSteps[0], "CREATE TABLE c (z); CREATE TABLE a (x)"};
+  CHECK_THROWS(schema::migrate(d.db, "m.db", bad));
+  CHECK(schema::user_version(d.db) == 1);
+  CHECK_FALSE(d.has_table("c"));
+}
+
+TEST_CASE("a migration that would break a foreign key is rolled back") {
+  TempDir dir;
+  Db d(dir.file("m.db"));
+  const std::array<std::string_view, 2> steps{
+      "CREATE TABLE p (id INTEGER PRIMARY KEY); "
+      "CREATE TABLE c (p_id INTEGER REFERENCES p(id)); INSERT INTO p VALUES (1); "
+      "INSERT INTO c VALUES (1)",
+      "DELETE FROM p"};
+  CHECK_THROWS_WITH_AS(schema::migrate(d.db, "m.db", steps),
+                       doctest::Contains("foreign-key violation in table c"), std::runtime_error);
+  CHECK(schema::user_version(d.db) == 1);
+}
+
+TEST_CASE("the real migrations create every table") {
+  TempDir dir;
+  Db d(dir.file("m.db"));
+  schema::migrate(d.db, "m.db", schema::migrations());
+  CHECK(schema::user_version(d.db) == schema::latest());
+  for (const auto* t : {"sweeps", "runs", "metrics", "evals", "fits"}) CHECK(d.has_table(t));
+}

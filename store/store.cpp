@@ -1,0 +1,576 @@
+#include "store/store.h"
+
+#include "common/error.h"
+#include "store/schema.h"
+#include "store/sqlite.h"
+
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <array>
+#include <ctime>
+#include <stdexcept>
+
+namespace scalelab::store {
+
+namespace {
+
+using sql::Stmt;
+
+// Shorter prefixes of a 16-hex-digit id match too many runs to be worth trying.
+constexpr std::size_t kMinPrefix = 4;
+
+constexpr std::array<std::string_view, 7> kStatuses{"pending", "running", "stopped", "done",
+                                                    "diverged", "failed", "cancelled"};
+
+void check_status(const std::string& status) {
+  if (std::find(kStatuses.begin(), kStatuses.end(), status) == kStatuses.end())
+    user_error("unknown run status '{}' (expected one of: {})", status, fmt::join(kStatuses, ", "));
+}
+
+bool is_terminal(std::string_view status) { return status != "pending" && status != "running"; }
+
+// A failing row in a batch is named, not just "FOREIGN KEY constraint failed".
+template <typename F>
+void naming_row(F&& f, std::string_view what) {
+  try {
+    f();
+  } catch (const sql::Busy&) {
+    throw;
+  } catch (const UserError&) {
+    throw;
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(fmt::format("{}: {}", what, e.what()));
+  }
+}
+
+constexpr std::string_view kSweepCols = "id, name, config_toml, created_at";
+
+Sweep read_sweep(const Stmt& st) {
+  return Sweep{st.col_text(0), st.col_text(1), st.col_text(2), st.col_text(3)};
+}
+
+// Column order shared by read_run and kInsertRun.
+constexpr std::string_view kRunCols =
+    "id, sweep_id, name, config_toml, config_hash, shape, n_layer, d_model, n_head, seq_len, "
+    "vocab, params_total, params_non_embedding, flops_per_token, flop_convention, "
+    "planned_tokens, status, attempts, created_at, started_at, finished_at, heartbeat_at, error, "
+    "steps_done, tokens_done, final_train_loss, final_val_loss, tokens_per_s, wall_s";
+
+constexpr std::string_view kInsertRun =
+    "INSERT INTO runs (id, sweep_id, name, config_toml, config_hash, shape, n_layer, d_model, "
+    "n_head, seq_len, vocab, params_total, params_non_embedding, flops_per_token, "
+    "flop_convention, planned_tokens, status, attempts, created_at, started_at, finished_at, "
+    "heartbeat_at, error, steps_done, tokens_done, final_train_loss, final_val_loss, "
+    "tokens_per_s, wall_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+    "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29) "
+    "ON CONFLICT (id) DO NOTHING";
+
+Run read_run(const Stmt& st) {
+  Run r;
+  r.id = st.col_text(0);
+  r.sweep_id = st.col_text(1);
+  r.name = st.col_text(2);
+  r.config_toml = st.col_text(3);
+  r.config_hash = st.col_text(4);
+  r.shape = st.col_text(5);
+  r.n_layer = static_cast<int>(st.col_int(6));
+  r.d_model = static_cast<int>(st.col_int(7));
+  r.n_head = static_cast<int>(st.col_int(8));
+  r.seq_len = static_cast<int>(st.col_int(9));
+  r.vocab = static_cast<int>(st.col_int(10));
+  r.params_total = st.col_int(11);
+  r.params_non_embedding = st.col_int(12);
+  r.flops_per_token = st.col_real(13);
+  r.flop_convention = st.col_text(14);
+  r.planned_tokens = st.col_real(15);
+  r.status = st.col_text(16);
+  r.attempts = static_cast<int>(st.col_int(17));
+  r.created_at = st.col_text(18);
+  r.started_at = st.col_text(19);
+  r.finished_at = st.col_text(20);
+  r.heartbeat_at = st.col_text(21);
+  r.error = st.col_text(22);
+  r.steps_done = st.col_int(23);
+  r.tokens_done = st.col_real(24);
+  r.final_train_loss = st.col_opt_real(25);
+  r.final_val_loss = st.col_opt_real(26);
+  r.tokens_per_s = st.col_real(27);
+  r.wall_s = st.col_real(28);
+  return r;
+}
+
+void bind_run(Stmt& st, const Run& r) {
+  if (r.id.empty()) throw std::invalid_argument("add_run: a run needs an id");
+  check_status(r.status);
+  st.bind_text(1, r.id)
+      .bind_text_or_null(2, r.sweep_id)
+      .bind_text(3, r.name)
+      .bind_text(4, r.config_toml)
+      .bind_text(5, r.config_hash)
+      .bind_text(6, r.shape)
+      .bind_int(7, r.n_layer)
+      .bind_int(8, r.d_model)
+      .bind_int(9, r.n_head)
+      .bind_int(10, r.seq_len)
+      .bind_int(11, r.vocab)
+      .bind_int(12, r.params_total)
+      .bind_int(13, r.params_non_embedding)
+      .bind_real(14, r.flops_per_token)
+      .bind_text(15, r.flop_convention)
+      .bind_real(16, r.planned_tokens)
+      .bind_text(17, r.status)
+      .bind_int(18, r.attempts)
+      .bind_text(19, r.created_at.empty() ? now_iso8601() : r.created_at)
+      .bind_text_or_null(20, r.started_at)
+      .bind_text_or_null(21, r.finished_at)
+      .bind_text_or_null(22, r.heartbeat_at)
+      .bind_text_or_null(23, r.error)
+      .bind_int(24, r.steps_done)
+      .bind_real(25, r.tokens_done)
+      .bind_real(26, r.final_train_loss)
+      .bind_real(27, r.final_val_loss)
+      .bind_real(28, r.tokens_per_s)
+      .bind_real(29, r.wall_s);
+}
+
+constexpr std::string_view kFitCols =
+    "id, created_at, source, law, approach, selection, conventions, params, objective, "
+    "n_points, convergence, result";
+
+Fit read_fit(const Stmt& st) {
+  Fit f;
+  f.id = st.col_int(0);
+  f.created_at = st.col_text(1);
+  f.source = st.col_text(2);
+  f.law = st.col_text(3);
+  f.approach = st.col_text(4);
+  f.selection = st.col_text(5);
+  f.conventions = st.col_text(6);
+  f.params = st.col_text(7);
+  f.objective = st.col_real(8);
+  f.n_points = st.col_int(9);
+  f.convergence = st.col_text(10);
+  f.result = st.col_text(11);
+  return f;
+}
+
+template <typename T, typename Read>
+std::vector<T> all_rows(Stmt& st, Read read) {
+  std::vector<T> out;
+  while (st.step()) out.push_back(read(st));
+  return out;
+}
+
+}  // namespace
+
+std::string now_iso8601() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Store::Store(std::string path) : path_(std::move(path)) {}
+
+Store::~Store() { sqlite3_close_v2(db_); }
+
+std::unique_ptr<Store> Store::open(const std::string& path) {
+  std::unique_ptr<Store> s(new Store(path));
+  const int rc = sqlite3_open_v2(path.c_str(), &s->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    user_error("{}: cannot open the database ({}); check that its directory exists and is writable",
+               path, s->db_ ? sqlite3_errmsg(s->db_) : sqlite3_errstr(rc));
+  }
+  sqlite3* db = s->db_;
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, sql::kBusyTimeoutMs);
+  // WAL lets readers (`status`, reports) run beside one writer at a time. It is a
+  // property of the file, but asking on every connection costs nothing.
+  const std::string mode = sql::retry(db, [&] {
+    Stmt st(db, "PRAGMA journal_mode = WAL");
+    st.step();
+    return st.col_text(0);
+  });
+  if (mode != "wal" && mode != "memory")
+    user_error("{}: cannot use WAL journal mode (SQLite kept '{}'); put the database on a local "
+               "filesystem",
+               path, mode);
+  // In WAL mode NORMAL syncs only at checkpoints: a power loss can drop the last
+  // few commits but never corrupts the file, and the trainer checkpoints only after
+  // flushing metrics, so a resumed run rewrites whatever was lost (writes are
+  // idempotent).
+  sql::exec(db, "PRAGMA synchronous = NORMAL");
+  schema::migrate(db, path, schema::migrations());
+  sql::exec(db, "PRAGMA foreign_keys = ON");
+  return s;
+}
+
+int Store::schema_version() const {
+  return sql::retry(db_, [&] { return schema::user_version(db_); });
+}
+
+// ---------------------------------------------------------------- sweeps
+
+bool Store::add_sweep(const Sweep& s) {
+  if (s.id.empty()) throw std::invalid_argument("add_sweep: a sweep needs an id");
+  return sql::write(db_, [&] {
+    Stmt st(db_,
+            "INSERT INTO sweeps (id, name, config_toml, created_at) VALUES (?1, ?2, ?3, ?4) "
+            "ON CONFLICT (id) DO NOTHING");
+    st.bind_text(1, s.id)
+        .bind_text(2, s.name)
+        .bind_text(3, s.config_toml)
+        .bind_text(4, s.created_at.empty() ? now_iso8601() : s.created_at);
+    st.run();
+    return sqlite3_changes(db_) > 0;
+  });
+}
+
+std::optional<Sweep> Store::sweep(const std::string& key) const {
+  return sql::read(db_, [&]() -> std::optional<Sweep> {
+    {
+      Stmt st(db_, fmt::format("SELECT {} FROM sweeps WHERE id = ?1", kSweepCols));
+      st.bind_text(1, key);
+      if (st.step()) return read_sweep(st);
+    }
+    {
+      Stmt st(db_, fmt::format("SELECT {} FROM sweeps WHERE name = ?1 ORDER BY rowid", kSweepCols));
+      st.bind_text(1, key);
+      auto named = all_rows<Sweep>(st, read_sweep);
+      if (named.size() == 1) return named.front();
+      if (named.size() > 1) {
+        std::vector<std::string> ids;
+        for (const auto& s : named) ids.push_back(s.id);
+        user_error("{}: {} sweeps are named '{}' ({}); give a sweep id instead", path_,
+                   named.size(), key, fmt::join(ids, ", "));
+      }
+    }
+    if (key.size() < kMinPrefix) return std::nullopt;
+    Stmt st(db_, fmt::format("SELECT {} FROM sweeps WHERE substr(id, 1, length(?1)) = ?1 "
+                             "ORDER BY id",
+                             kSweepCols));
+    st.bind_text(1, key);
+    auto matches = all_rows<Sweep>(st, read_sweep);
+    if (matches.empty()) return std::nullopt;
+    if (matches.size() > 1)
+      user_error("{}: sweep id prefix '{}' is ambiguous: it matches {} sweeps; type more of the id",
+                 path_, key, matches.size());
+    return matches.front();
+  });
+}
+
+std::vector<Sweep> Store::sweeps() const {
+  return sql::retry(db_, [&] {
+    Stmt st(db_, fmt::format("SELECT {} FROM sweeps ORDER BY created_at, rowid", kSweepCols));
+    return all_rows<Sweep>(st, read_sweep);
+  });
+}
+
+// ---------------------------------------------------------------- runs
+
+bool Store::add_run(const Run& r) { return add_runs({r}) == 1; }
+
+int Store::add_runs(const std::vector<Run>& rs) {
+  if (rs.empty()) return 0;
+  return sql::write(db_, [&] {
+    Stmt st(db_, kInsertRun);
+    int added = 0;
+    for (const auto& r : rs) {
+      naming_row(
+          [&] {
+            bind_run(st, r);
+            st.run();
+          },
+          fmt::format("adding run '{}'", r.id));
+      added += sqlite3_changes(db_);
+    }
+    return added;
+  });
+}
+
+std::optional<Run> Store::run(const std::string& key) const {
+  return sql::read(db_, [&]() -> std::optional<Run> {
+    {
+      Stmt st(db_, fmt::format("SELECT {} FROM runs WHERE id = ?1", kRunCols));
+      st.bind_text(1, key);
+      if (st.step()) return read_run(st);
+    }
+    if (key.size() < kMinPrefix) return std::nullopt;
+    // A scan, but of the runs table only: thousands of rows, not the metrics.
+    Stmt st(db_, fmt::format("SELECT {} FROM runs WHERE substr(id, 1, length(?1)) = ?1 "
+                             "ORDER BY id LIMIT 2",
+                             kRunCols));
+    st.bind_text(1, key);
+    auto matches = all_rows<Run>(st, read_run);
+    if (matches.empty()) return std::nullopt;
+    if (matches.size() > 1) {
+      Stmt count(db_, "SELECT count(*) FROM runs WHERE substr(id, 1, length(?1)) = ?1");
+      count.bind_text(1, key);
+      count.step();
+      user_error("{}: run id prefix '{}' is ambiguous: it matches {} runs; type more of the id",
+                 path_, key, count.col_int(0));
+    }
+    return matches.front();
+  });
+}
+
+std::vector<Run> Store::runs(const std::string& sweep_id) const {
+  return sql::retry(db_, [&] {
+    if (sweep_id.empty()) {
+      Stmt st(db_, fmt::format("SELECT {} FROM runs ORDER BY rowid", kRunCols));
+      return all_rows<Run>(st, read_run);
+    }
+    Stmt st(db_, fmt::format("SELECT {} FROM runs WHERE sweep_id = ?1 ORDER BY rowid", kRunCols));
+    st.bind_text(1, sweep_id);
+    return all_rows<Run>(st, read_run);
+  });
+}
+
+namespace {
+void require_changed(sqlite3* db, const std::string& path, const std::string& id) {
+  if (sqlite3_changes(db) == 0) user_error("{}: no run '{}'", path, id);
+}
+}  // namespace
+
+void Store::mark_running(const std::string& id) {
+  sql::write(db_, [&] {
+    Stmt st(db_,
+            "UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = ?2, "
+            "heartbeat_at = ?2, finished_at = NULL, error = NULL WHERE id = ?1");
+    st.bind_text(1, id).bind_text(2, now_iso8601());
+    st.run();
+    require_changed(db_, path_, id);
+  });
+}
+
+void Store::heartbeat(const std::string& id, std::int64_t steps_done, double tokens_done,
+                      double tokens_per_s) {
+  sql::write(db_, [&] {
+    Stmt st(db_,
+            "UPDATE runs SET heartbeat_at = ?2, steps_done = ?3, tokens_done = ?4, "
+            "tokens_per_s = ?5 WHERE id = ?1");
+    st.bind_text(1, id)
+        .bind_text(2, now_iso8601())
+        .bind_int(3, steps_done)
+        .bind_real(4, tokens_done)
+        .bind_real(5, tokens_per_s);
+    st.run();
+    require_changed(db_, path_, id);
+  });
+}
+
+void Store::finish_run(const Run& r) {
+  check_status(r.status);
+  if (r.status == "running")
+    throw std::invalid_argument("finish_run: 'running' is not a terminal or resting status");
+  sql::write(db_, [&] {
+    Stmt st(db_,
+            "UPDATE runs SET status = ?2, error = ?3, steps_done = ?4, tokens_done = ?5, "
+            "final_train_loss = ?6, final_val_loss = ?7, tokens_per_s = ?8, wall_s = ?9, "
+            "finished_at = ?10 WHERE id = ?1");
+    st.bind_text(1, r.id)
+        .bind_text(2, r.status)
+        .bind_text_or_null(3, r.error)
+        .bind_int(4, r.steps_done)
+        .bind_real(5, r.tokens_done)
+        .bind_real(6, r.final_train_loss)
+        .bind_real(7, r.final_val_loss)
+        .bind_real(8, r.tokens_per_s)
+        .bind_real(9, r.wall_s)
+        .bind_text(10, r.finished_at.empty() ? now_iso8601() : r.finished_at);
+    st.run();
+    require_changed(db_, path_, r.id);
+  });
+}
+
+void Store::set_status(const std::string& id, const std::string& status, const std::string& error) {
+  check_status(status);
+  sql::write(db_, [&] {
+    // A terminal status stamps finished_at; going back to pending clears it.
+    Stmt st(db_,
+            "UPDATE runs SET status = ?2, error = ?3, "
+            "finished_at = CASE WHEN ?4 THEN ?5 WHEN ?2 = 'pending' THEN NULL "
+            "ELSE finished_at END WHERE id = ?1");
+    st.bind_text(1, id)
+        .bind_text(2, status)
+        .bind_text_or_null(3, error)
+        .bind_int(4, is_terminal(status) ? 1 : 0)
+        .bind_text(5, now_iso8601());
+    st.run();
+    require_changed(db_, path_, id);
+  });
+}
+
+// ---------------------------------------------------------------- metrics
+
+void Store::write_metrics(const std::vector<Metric>& ms) {
+  if (ms.empty()) return;
+  sql::write(db_, [&] {
+    Stmt st(db_,
+            "INSERT INTO metrics (run_id, split, step, tokens, flops, loss, lr, grad_norm, wall_s) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+            "ON CONFLICT (run_id, split, step) DO UPDATE SET tokens = excluded.tokens, "
+            "flops = excluded.flops, loss = excluded.loss, lr = excluded.lr, "
+            "grad_norm = excluded.grad_norm, wall_s = excluded.wall_s");
+    for (const auto& m : ms) {
+      naming_row(
+          [&] {
+            st.bind_text(1, m.run_id)
+                .bind_text(2, m.split)
+                .bind_int(3, m.step)
+                .bind_real(4, m.tokens)
+                .bind_real(5, m.flops)
+                .bind_real(6, m.loss)
+                .bind_real(7, m.lr)
+                .bind_real(8, m.grad_norm)
+                .bind_real(9, m.wall_s);
+            st.run();
+          },
+          fmt::format("writing metric (run '{}', split '{}', step {})", m.run_id, m.split, m.step));
+    }
+  });
+}
+
+namespace {
+Metric read_metric(const Stmt& st) {
+  Metric m;
+  m.run_id = st.col_text(0);
+  m.split = st.col_text(1);
+  m.step = st.col_int(2);
+  m.tokens = st.col_real(3);
+  m.flops = st.col_real(4);
+  m.loss = st.col_real(5);
+  m.lr = st.col_real(6);
+  m.grad_norm = st.col_real(7);
+  m.wall_s = st.col_real(8);
+  return m;
+}
+constexpr std::string_view kMetricCols =
+    "run_id, split, step, tokens, flops, loss, lr, grad_norm, wall_s";
+}  // namespace
+
+std::vector<Metric> Store::metrics(const std::string& run_id, const std::string& split) const {
+  // Both forms are a range of the primary key (run_id, split, step): no sort, no scan.
+  return sql::retry(db_, [&] {
+    if (split.empty()) {
+      Stmt st(db_, fmt::format("SELECT {} FROM metrics WHERE run_id = ?1 ORDER BY split, step",
+                               kMetricCols));
+      st.bind_text(1, run_id);
+      return all_rows<Metric>(st, read_metric);
+    }
+    Stmt st(db_, fmt::format("SELECT {} FROM metrics WHERE run_id = ?1 AND split = ?2 "
+                             "ORDER BY step",
+                             kMetricCols));
+    st.bind_text(1, run_id).bind_text(2, split);
+    return all_rows<Metric>(st, read_metric);
+  });
+}
+
+std::int64_t Store::metric_count(const std::string& run_id) const {
+  return sql::retry(db_, [&] {
+    Stmt st(db_, run_id.empty() ? "SELECT count(*) FROM metrics"
+                                : "SELECT count(*) FROM metrics WHERE run_id = ?1");
+    if (!run_id.empty()) st.bind_text(1, run_id);
+    st.step();
+    return st.col_int(0);
+  });
+}
+
+// ---------------------------------------------------------------- evals
+
+void Store::write_evals(const std::vector<Eval>& es) {
+  if (es.empty()) return;
+  sql::write(db_, [&] {
+    Stmt st(db_,
+            "INSERT INTO evals (run_id, step, task, metric, value, n) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+            "ON CONFLICT (run_id, step, task, metric) DO UPDATE SET value = excluded.value, "
+            "n = excluded.n");
+    for (const auto& e : es) {
+      naming_row(
+          [&] {
+            st.bind_text(1, e.run_id)
+                .bind_int(2, e.step)
+                .bind_text(3, e.task)
+                .bind_text(4, e.metric)
+                .bind_real(5, e.value)
+                .bind_int(6, e.n);
+            st.run();
+          },
+          fmt::format("writing eval (run '{}', step {}, task '{}', metric '{}')", e.run_id, e.step,
+                      e.task, e.metric));
+    }
+  });
+}
+
+std::vector<Eval> Store::evals(const std::string& run_id, const std::string& task) const {
+  auto read = [](const Stmt& st) {
+    return Eval{st.col_text(0), st.col_int(1), st.col_text(2),
+                st.col_text(3), st.col_real(4), st.col_int(5)};
+  };
+  return sql::retry(db_, [&] {
+    Stmt st(db_,
+            task.empty()
+                ? "SELECT run_id, step, task, metric, value, n FROM evals WHERE run_id = ?1 "
+                  "ORDER BY step, task, metric"
+                : "SELECT run_id, step, task, metric, value, n FROM evals WHERE run_id = ?1 "
+                  "AND task = ?2 ORDER BY step, task, metric");
+    st.bind_text(1, run_id);
+    if (!task.empty()) st.bind_text(2, task);
+    return all_rows<Eval>(st, read);
+  });
+}
+
+// ---------------------------------------------------------------- fits
+
+std::int64_t Store::add_fit(const Fit& f) {
+  return sql::write(db_, [&] {
+    Stmt st(db_,
+            "INSERT INTO fits (created_at, source, law, approach, selection, conventions, params, "
+            "objective, n_points, convergence, result) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    st.bind_text(1, f.created_at.empty() ? now_iso8601() : f.created_at)
+        .bind_text(2, f.source)
+        .bind_text(3, f.law)
+        .bind_text(4, f.approach)
+        .bind_text_or_null(5, f.selection)
+        .bind_text_or_null(6, f.conventions)
+        .bind_text_or_null(7, f.params)
+        .bind_real(8, f.objective)
+        .bind_int(9, f.n_points)
+        .bind_text_or_null(10, f.convergence)
+        .bind_text_or_null(11, f.result);
+    naming_row([&] { st.run(); }, fmt::format("adding a {} fit of {}", f.law, f.source));
+    return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_));
+  });
+}
+
+std::optional<Fit> Store::fit(std::int64_t id) const {
+  return sql::retry(db_, [&]() -> std::optional<Fit> {
+    Stmt st(db_, fmt::format("SELECT {} FROM fits WHERE id = ?1", kFitCols));
+    st.bind_int(1, id);
+    if (!st.step()) return std::nullopt;
+    return read_fit(st);
+  });
+}
+
+std::optional<Fit> Store::latest_fit() const {
+  return sql::retry(db_, [&]() -> std::optional<Fit> {
+    Stmt st(db_, fmt::format("SELECT {} FROM fits ORDER BY id DESC LIMIT 1", kFitCols));
+    if (!st.step()) return std::nullopt;
+    return read_fit(st);
+  });
+}
+
+std::vector<Fit> Store::fits() const {
+  return sql::retry(db_, [&] {
+    Stmt st(db_, fmt::format("SELECT {} FROM fits ORDER BY id", kFitCols));
+    return all_rows<Fit>(st, read_fit);
+  });
+}
+
+}  // namespace scalelab::store

@@ -1,0 +1,183 @@
+#include "sweep/plan.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "sweep/test_files.h"
+
+using namespace scalelab;
+using sweep::testing::Dir;
+
+namespace {
+
+const char* kIsoflop = R"(name = "iso"
+[data]
+path = "CORPUS"
+[model]
+seq_len = 64
+head_dim = 16
+aspect_ratio = 16
+[train]
+batch_tokens = 1024
+[axes]
+compute = [1e12, 4e12, 1.6e13]
+[isoflop]
+sizes = 5
+span = 64
+tokens_per_param = 20
+)";
+
+const char* kGrid = R"(name = "grid"
+[data]
+path = "CORPUS"
+[model]
+seq_len = 32
+head_dim = 16
+aspect_ratio = 16
+[train]
+batch_tokens = 512
+[axes]
+params = {min = 2e4, max = 5e5, points = 3}
+tokens.per_param = [5, 20]
+lr = [1e-3, 3e-3]
+seed = [1, 2]
+)";
+
+std::set<std::string> ids(const sweep::Plan& p) {
+  std::set<std::string> out;
+  for (auto& r : p.runs) out.insert(r.record.id);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("isoflop runs spend their budget within 1% on distinct model sizes") {
+  Dir d;
+  auto sc = sweep::load_sweep_config(d.write("iso.toml", kIsoflop));
+  auto plan = sweep::make_plan(sc);
+  CHECK(plan.skipped.empty());
+  CHECK(plan.notes.empty());
+  std::map<double, std::vector<const sweep::PlannedRun*>> by_budget;
+  for (auto& r : plan.runs) by_budget[r.budget].push_back(&r);
+  REQUIRE(by_budget.size() == 3);
+  for (auto& [c, runs] : by_budget) {
+    CAPTURE(c);
+    REQUIRE(runs.size() == 5);
+    std::set<double> sizes;
+    std::set<std::string> shapes;
+    std::vector<double> tpp;
+    for (auto* r : runs) {
+      CHECK(std::fabs(r->flops - c) / c <= 0.01);
+      CHECK(r->flops == doctest::Approx(r->record.flops_per_token * r->record.planned_tokens));
+      CHECK(r->config.spec.tokens == static_cast<double>(r->steps * 1024));  // whole steps
+      CHECK(r->record.planned_tokens == r->config.spec.tokens);
+      CHECK(r->tokens_per_param == doctest::Approx(r->config.spec.tokens / r->n));
+      CHECK(r->n == static_cast<double>(r->record.params_non_embedding));
+      sizes.insert(r->n);
+      shapes.insert(r->record.shape);
+      tpp.push_back(r->tokens_per_param);
+    }
+    CHECK(sizes.size() == 5);
+    CHECK(shapes.size() == 5);
+    // The sizes bracket the prior: the smallest model sees more tokens per
+    // parameter than the prior's 20, the largest fewer.
+    CHECK(*std::max_element(tpp.begin(), tpp.end()) > 20);
+    CHECK(*std::min_element(tpp.begin(), tpp.end()) < 20);
+    CHECK(*sizes.rbegin() / *sizes.begin() > 4);
+  }
+  // Launch order: the most compute first.
+  for (std::size_t i = 1; i < plan.runs.size(); ++i) CHECK(plan.runs[i - 1].flops >= plan.runs[i].flops);
+}
+
+TEST_CASE("a grid is the cross product, with tokens per parameter as configured") {
+  Dir d;
+  auto sc = sweep::load_sweep_config(d.write("grid.toml", kGrid));
+  auto plan = sweep::make_plan(sc);
+  CHECK(plan.runs.size() == 3 * 2 * 2 * 2);
+  CHECK(ids(plan).size() == plan.runs.size());
+  std::set<double> lrs;
+  std::set<std::uint64_t> seeds;
+  for (auto& r : plan.runs) {
+    auto& s = r.config.spec;
+    lrs.insert(s.optim.lr);
+    seeds.insert(s.seed);
+    // D = m N, rounded to whole 512-token steps.
+    double m = r.tokens_per_param < 10 ? 5 : 20;
+    CHECK(std::fabs(s.tokens - m * r.n) <= 256);
+    CHECK(r.budget == 0);
+    CHECK(r.record.sweep_id == sweep::sweep_id(sc));
+    CHECK(r.record.name.rfind("grid/", 0) == 0);
+  }
+  CHECK(lrs == std::set<double>{1e-3, 3e-3});
+  CHECK(seeds == std::set<std::uint64_t>{1, 2});
+}
+
+TEST_CASE("planning is deterministic and an edit only adds runs") {
+  Dir d;
+  auto path = d.write("iso.toml", kIsoflop);
+  auto first = ids(sweep::make_plan(sweep::load_sweep_config(path)));
+  CHECK(ids(sweep::make_plan(sweep::load_sweep_config(path))) == first);
+  // A fourth budget adds its five runs and keeps every existing id.
+  std::string edited = kIsoflop;
+  edited.replace(edited.find("1.6e13]"), 7, "1.6e13, 6.4e13]");
+  auto second = ids(sweep::make_plan(sweep::load_sweep_config(d.write("iso.toml", edited))));
+  CHECK(second.size() == first.size() + 5);
+  CHECK(std::includes(second.begin(), second.end(), first.begin(), first.end()));
+  // Cosmetic changes (the sweep name) keep run ids too; a changed hyper-parameter does not.
+  auto renamed = ids(sweep::make_plan(sweep::load_sweep_config(d.write("iso.toml", "name = \"x\"\n" +
+                                                                                        std::string(kIsoflop).substr(13)))));
+  CHECK(renamed == first);
+  std::string lr = kIsoflop;
+  lr.replace(lr.find("batch_tokens = 1024"), 19, "batch_tokens = 1024\nlr = 5e-4");
+  auto changed = ids(sweep::make_plan(sweep::load_sweep_config(d.write("iso.toml", lr))));
+  std::set<std::string> common;
+  std::set_intersection(changed.begin(), changed.end(), first.begin(), first.end(),
+                        std::inserter(common, common.begin()));
+  CHECK(common.empty());
+}
+
+TEST_CASE("filters drop runs and say why") {
+  Dir d;
+  std::string text = kGrid;
+  text += "[filters]\nmin_steps = 300\nmax_tokens_per_param = 10\n";
+  auto sc = sweep::load_sweep_config(d.write("grid.toml", text));
+  auto plan = sweep::make_plan(sc);
+  CHECK(plan.runs.size() + plan.skipped.size() == 24);
+  REQUIRE(!plan.skipped.empty());
+  for (auto& r : plan.runs) {
+    CHECK(r.steps >= 300);
+    CHECK(r.tokens_per_param <= 10);
+  }
+  for (auto& r : plan.skipped) CHECK(!r.skipped.empty());
+
+  // The runtime cap needs estimates: 10,000 tokens/s makes the long runs too long.
+  sc.filters.max_est_runtime_s = 60;
+  plan = sweep::make_plan(sc);
+  auto before = plan.runs.size();
+  sweep::estimate(plan, sc, [](const sweep::PlannedRun&) { return 10000.0; });
+  CHECK(plan.runs.size() < before);
+  for (auto& r : plan.runs) {
+    CHECK(r.est_s > 0);
+    CHECK(r.est_s <= 60);
+    CHECK(r.est_s >= r.config.spec.tokens / 10000.0);
+  }
+  for (std::size_t i = 1; i < plan.runs.size(); ++i) CHECK(plan.runs[i - 1].est_s >= plan.runs[i].est_s);
+}
+
+TEST_CASE("makespan schedules the longest runs first on the least loaded worker") {
+  sweep::Plan plan;
+  for (double t : {7.0, 5.0, 4.0, 3.0, 3.0}) {
+    sweep::PlannedRun r;
+    r.est_s = t;
+    plan.runs.push_back(r);
+  }
+  CHECK(sweep::makespan(plan, 1) == 22);
+  CHECK(sweep::makespan(plan, 2) == 12);  // 7+3 and 5+4+3
+  CHECK(sweep::makespan(plan, 3) == 8);   // 7, 5+3, 4+3
+  plan.runs[0].est_s = -1;
+  CHECK(sweep::makespan(plan, 2) < 0);    // unknown without every estimate
+}

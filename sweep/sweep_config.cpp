@@ -1,0 +1,490 @@
+#include "sweep/sweep_config.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <regex>
+#include <sstream>
+
+#include "common/error.h"
+#include "common/hash.h"
+#include "sweep/toml_reader.h"
+
+namespace scalelab::sweep {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Checks the keys of one file before the layers are merged, so an unknown key is
+// reported in the file that has it.
+void check_file_keys(const TomlReader& r, const toml::table& root) {
+  r.only_keys(root, "", {"name", "extends", "mode", "data", "model", "train", "eval", "checkpoint", "flops", "axes",
+                         "isoflop", "filters", "execution"});
+  if (auto* t = r.table(root, "data", "")) r.only_keys(*t, "data", {"kind", "path", "val_fraction"});
+  if (auto* t = r.table(root, "model", ""))
+    r.only_keys(*t, "model", {"n_layer", "d_model", "n_head", "params", "aspect_ratio", "head_dim", "seq_len", "vocab",
+                              "tie_embeddings", "bias", "dropout"});
+  if (auto* t = r.table(root, "train", ""))
+    r.only_keys(*t, "train", {"tokens", "batch_tokens", "micro_batch", "lr", "beta1", "beta2", "eps", "weight_decay",
+                              "grad_clip", "seed", "schedule", "warmup_fraction", "warmup_steps", "min_lr_ratio",
+                              "decay_fraction"});
+  if (auto* t = r.table(root, "eval", "")) r.only_keys(*t, "eval", {"every", "batches", "log_every"});
+  if (auto* t = r.table(root, "checkpoint", "")) r.only_keys(*t, "checkpoint", {"every"});
+  if (auto* t = r.table(root, "flops", "")) r.only_keys(*t, "flops", {"convention", "params"});
+  if (auto* t = r.table(root, "isoflop", ""))
+    r.only_keys(*t, "isoflop", {"sizes", "span", "tokens_per_param", "tolerance"});
+  if (auto* t = r.table(root, "filters", ""))
+    r.only_keys(*t, "filters", {"min_steps", "max_est_runtime", "min_tokens_per_param", "max_tokens_per_param"});
+  if (auto* t = r.table(root, "execution", ""))
+    r.only_keys(*t, "execution", {"jobs", "threads_per_job", "devices", "runs_per_device", "retries", "lease_ttl",
+                                  "runs_dir"});
+  auto* axes = r.table(root, "axes", "");
+  if (!axes) return;
+  r.only_keys(*axes, "axes", {"params", "tokens", "compute", "lr", "seed"});
+  // Log-ranges are small tables of their own.
+  for (auto&& [k, v] : *axes) {
+    auto* t = v.as_table();
+    if (!t) continue;
+    auto key = join_key("axes", k.str());
+    if (k.str() != "tokens") {
+      r.only_keys(*t, key, {"min", "max", "points"});
+    } else if (t->contains("per_param")) {
+      r.only_keys(*t, key, {"per_param"});
+      if (auto* pp = (*t)["per_param"].as_table()) r.only_keys(*pp, key + ".per_param", {"min", "max", "points"});
+    } else {
+      r.only_keys(*t, key, {"min", "max", "points", "per_param"});
+    }
+  }
+}
+
+// Moves node `v` into table `dst` under `key`; moving keeps its source position.
+void put(toml::table& dst, std::string_view key, toml::node&& v) {
+  std::move(v).visit([&](auto&& x) { dst.insert_or_assign(key, std::move(x)); });
+}
+
+// Later layers win key by key; tables merge recursively except the axes, which
+// a layer replaces whole (a base's {min, max} must not mix with a child's list).
+void merge_into(toml::table& dst, toml::table&& src, std::string_view prefix) {
+  for (auto&& [k, v] : src) {
+    auto* d = dst.get(k.str());
+    if (d && d->is_table() && v.is_table() && prefix != "axes")
+      merge_into(*d->as_table(), std::move(*v.as_table()), join_key(prefix, k.str()));
+    else
+      put(dst, k.str(), std::move(v));
+  }
+}
+
+std::string file_of(const toml::node& n, const std::string& fallback) {
+  const auto& p = n.source().path;
+  return p ? *p : fallback;
+}
+
+std::string where(const toml::node& n, const std::string& fallback) {
+  auto line = n.source().begin.line;
+  return line > 0 ? fmt::format("{}:{}", file_of(n, fallback), line) : file_of(n, fallback);
+}
+
+// Parses `path` and every file it extends into one table, bases first.
+toml::table load_layers(const std::string& path, std::vector<std::string>& chain, std::vector<std::string>& files) {
+  auto root = TomlReader::parse_file(path);
+  TomlReader r(path);
+  check_file_keys(r, root);
+  chain.push_back(fs::weakly_canonical(path).string());
+  std::vector<std::string> bases;
+  if (auto* e = root.get("extends")) {
+    auto add = [&](const toml::node& n) {
+      if (!n.is_string() || n.value<std::string>()->empty())
+        r.fail(&n, "extends", "expected a file name or a list of file names");
+      bases.push_back(*n.value<std::string>());
+    };
+    if (auto* arr = e->as_array()) {
+      for (auto& n : *arr) add(n);
+    } else {
+      add(*e);
+    }
+    for (auto& b : bases) {
+      fs::path bp = fs::path(path).parent_path() / b;
+      if (!fs::is_regular_file(bp))
+        r.fail(e, "extends", fmt::format("no such file {}; paths are relative to the directory of {}", bp.string(), path));
+      if (std::find(chain.begin(), chain.end(), fs::weakly_canonical(bp).string()) != chain.end())
+        r.fail(e, "extends", fmt::format("{} is already being extended; a base cannot extend itself", bp.string()));
+    }
+  }
+  toml::table merged;
+  for (auto& b : bases) {
+    auto base = load_layers((fs::path(path).parent_path() / b).lexically_normal().string(), chain, files);
+    merge_into(merged, std::move(base), "");
+  }
+  chain.pop_back();
+  root.erase("extends");
+  merge_into(merged, std::move(root), "");
+  files.push_back(path);
+  return merged;
+}
+
+// Typed access to the merged table: each value is checked by a TomlReader named
+// after the file it came from, so errors point into the right layer.
+class Layered {
+ public:
+  explicit Layered(std::string top) : top_(std::move(top)) {}
+  TomlReader at(const toml::table& t, std::string_view key) const {
+    auto* n = t.get(key);
+    return TomlReader(file_of(n ? *n : static_cast<const toml::node&>(t), top_));
+  }
+  [[noreturn]] void fail(const toml::node* n, std::string_view key, std::string_view what) const {
+    TomlReader(n ? file_of(*n, top_) : top_).fail(n, key, what);
+  }
+  const std::string& top() const { return top_; }
+
+ private:
+  std::string top_;
+};
+
+void read_data(const Layered& L, const toml::table& root, trainer::RunSpec& s, bool check_data) {
+  auto* t = L.at(root, "data").table(root, "data", "");
+  if (!t) L.fail(nullptr, "data", "missing table; expected [data] with kind and path");
+  s.data.kind = L.at(*t, "kind").one_of(*t, "kind", "data", "text", {"text", "tokens"});
+  auto path = L.at(*t, "path").string(*t, "path", "data");
+  if (!path || path->empty())
+    L.fail(t, "data.path", s.data.kind == "text" ? "missing; expected the path of a UTF-8 text file"
+                                                  : "missing; expected a directory with train.bin and val.bin");
+  fs::path p = fs::absolute(*path).lexically_normal();
+  s.data.path = p.string();
+  s.data.val_fraction = L.at(*t, "val_fraction").in_range(*t, "val_fraction", "data", s.data.val_fraction, 1e-4, 0.5);
+  if (!check_data) return;
+  auto* at = t->get("path");
+  if (s.data.kind == "text" && !fs::is_regular_file(p))
+    L.fail(at, "data.path", fmt::format("no such file {}; expected a UTF-8 text file (try: scalelab data kjv --out {})",
+                                        p.string(), *path));
+  if (s.data.kind == "tokens")
+    for (auto f : {"train.bin", "val.bin"})
+      if (!fs::is_regular_file(p / f))
+        L.fail(at, "data.path", fmt::format("{} not found; expected nanoGPT-style train.bin and val.bin (uint16)",
+                                            (p / f).string()));
+}
+
+void read_model(const Layered& L, const toml::table& root, SweepConfig& sc) {
+  auto* t = L.at(root, "model").table(root, "model", "");
+  if (!t) L.fail(nullptr, "model", "missing table; expected [model] with at least seq_len");
+  auto& m = sc.base.model;
+  auto pos_int = [&](std::string_view k, std::int64_t fb) { return L.at(*t, k).positive_int(*t, k, "model", fb); };
+  m.seq_len = static_cast<int>(pos_int("seq_len", m.seq_len));
+  m.vocab = static_cast<int>(pos_int("vocab", sc.base.data.kind == "text" ? 256 : 50304));
+  if (sc.base.data.kind == "text" && m.vocab < 256)
+    L.fail(t->get("vocab"), "model.vocab", fmt::format("byte-level text needs vocab >= 256, got {}", m.vocab));
+  if (m.vocab > 65536)
+    L.fail(t->get("vocab"), "model.vocab", fmt::format("uint16 tokens need vocab <= 65536, got {}", m.vocab));
+  m.tie_embeddings = L.at(*t, "tie_embeddings").boolean(*t, "tie_embeddings", "model").value_or(m.tie_embeddings);
+  m.bias = L.at(*t, "bias").boolean(*t, "bias", "model").value_or(m.bias);
+  m.dropout = L.at(*t, "dropout").in_range(*t, "dropout", "model", m.dropout, 0.0, 0.9);
+  auto& rule = sc.shape_rule;
+  rule.aspect_ratio = L.at(*t, "aspect_ratio").positive(*t, "aspect_ratio", "model", rule.aspect_ratio);
+  rule.head_dim = static_cast<int>(pos_int("head_dim", rule.head_dim));
+
+  // With sizes from the axes, a shape in [model] would be silently overridden.
+  auto* axes = root.get_as<toml::table>("axes");
+  if (sc.mode == "isoflop" || (axes && axes->contains("params")))
+    for (auto k : {"params", "n_layer", "d_model", "n_head"})
+      if (t->contains(k))
+        L.fail(t->get(k), join_key("model", k),
+               sc.mode == "isoflop" ? "not used in isoflop mode: the shape rule sizes every run"
+                                    : "conflicts with axes.params; the axis sizes every run");
+  bool explicit_shape = t->contains("n_layer") || t->contains("d_model") || t->contains("n_head");
+  sc.fixed_shape = explicit_shape || t->contains("params");
+  if (t->contains("params")) {
+    if (explicit_shape)
+      L.fail(t->get("params"), "model.params",
+             "give either params (with the shape rule) or n_layer/d_model/n_head, not both");
+    m = trainer::shape_for_params(L.at(*t, "params").positive(*t, "params", "model", 0), rule, m);
+    return;
+  }
+  if (!explicit_shape) return;
+  for (auto k : {"n_layer", "d_model", "n_head"})
+    if (!t->contains(k)) L.fail(t, join_key("model", k), "missing; expected a positive integer (or give model.params)");
+  m.n_layer = static_cast<int>(pos_int("n_layer", 0));
+  m.d_model = static_cast<int>(pos_int("d_model", 0));
+  m.n_head = static_cast<int>(pos_int("n_head", 0));
+  if (m.d_model % m.n_head)
+    L.fail(t->get("n_head"), "model.n_head",
+           fmt::format("d_model ({}) must be divisible by n_head ({})", m.d_model, m.n_head));
+}
+
+void read_train(const Layered& L, const toml::table& root, trainer::RunSpec& s) {
+  auto* t = L.at(root, "train").table(root, "train", "");
+  if (!t) return;  // every key has a default; D comes from the axes
+  auto num = [&](std::string_view k, double fb, double lo, double hi) {
+    return L.at(*t, k).in_range(*t, k, "train", fb, lo, hi);
+  };
+  auto pos = [&](std::string_view k, double fb) { return L.at(*t, k).positive(*t, k, "train", fb); };
+  if (t->contains("tokens")) s.tokens = pos("tokens", 0);
+  s.batch_tokens = L.at(*t, "batch_tokens").positive_int(*t, "batch_tokens", "train", s.batch_tokens);
+  s.micro_batch = static_cast<int>(L.at(*t, "micro_batch").positive_int(*t, "micro_batch", "train", s.micro_batch));
+  if (s.batch_tokens % s.model.seq_len)
+    L.fail(t->get("batch_tokens"), "train.batch_tokens",
+           fmt::format("must be a positive multiple of model.seq_len ({}), got {}", s.model.seq_len, s.batch_tokens));
+  auto& o = s.optim;
+  o.lr = pos("lr", o.lr);
+  o.beta1 = num("beta1", o.beta1, 0.0, 0.999999);
+  o.beta2 = num("beta2", o.beta2, 0.0, 0.999999);
+  o.eps = pos("eps", o.eps);
+  o.weight_decay = num("weight_decay", o.weight_decay, 0.0, 10.0);
+  o.grad_clip = num("grad_clip", o.grad_clip, 0.0, 1e6);
+  auto seed = L.at(*t, "seed").integer(*t, "seed", "train");
+  if (seed && *seed < 0) L.fail(t->get("seed"), "train.seed", "expected a non-negative integer");
+  s.seed = static_cast<std::uint64_t>(seed.value_or(static_cast<std::int64_t>(s.seed)));
+  auto& sc = s.schedule;
+  sc.kind = L.at(*t, "schedule").one_of(*t, "schedule", "train", sc.kind, {"cosine", "wsd", "constant"});
+  sc.warmup_fraction = num("warmup_fraction", sc.warmup_fraction, 0.0, 0.5);
+  auto ws = L.at(*t, "warmup_steps").integer(*t, "warmup_steps", "train");
+  if (ws && *ws < 0) L.fail(t->get("warmup_steps"), "train.warmup_steps", "expected a non-negative integer");
+  sc.warmup_steps = ws.value_or(sc.warmup_steps);
+  sc.min_lr_ratio = num("min_lr_ratio", sc.min_lr_ratio, 0.0, 1.0);
+  sc.decay_fraction = num("decay_fraction", sc.decay_fraction, 0.0, 1.0);
+}
+
+void read_eval(const Layered& L, const toml::table& root, trainer::RunSpec& s) {
+  if (auto* t = L.at(root, "eval").table(root, "eval", "")) {
+    auto pos = [&](std::string_view k, int fb) {
+      return static_cast<int>(L.at(*t, k).positive_int(*t, k, "eval", fb));
+    };
+    s.eval_every = pos("every", s.eval_every);
+    s.eval_batches = pos("batches", s.eval_batches);
+    s.log_every = pos("log_every", s.log_every);
+  }
+  if (auto* t = L.at(root, "checkpoint").table(root, "checkpoint", ""))
+    s.checkpoint_every = static_cast<int>(L.at(*t, "every").positive_int(*t, "every", "checkpoint", s.checkpoint_every));
+  if (auto* t = L.at(root, "flops").table(root, "flops", "")) {
+    if (auto c = L.at(*t, "convention").string(*t, "convention", "flops")) {
+      try {
+        s.flop_convention = trainer::canonical_flop_convention(*c);
+      } catch (const UserError& e) {
+        L.fail(t->get("convention"), "flops.convention", e.what());
+      }
+    }
+    s.param_convention = L.at(*t, "params").one_of(*t, "params", "flops", s.param_convention, {"non_embedding", "total"});
+  }
+}
+
+// A positive number from a list element or a range bound.
+double positive_at(const Layered& L, const toml::node& n, const std::string& key) {
+  auto v = n.value<double>();
+  if (!n.is_number() || !v || !std::isfinite(*v) || *v <= 0)
+    L.fail(&n, key, "expected a positive number");
+  return *v;
+}
+
+// An axis: a list of positive numbers, or {min, max, points} spaced evenly in log.
+std::vector<double> read_values(const Layered& L, const toml::node& n, const std::string& key) {
+  std::vector<double> out;
+  if (auto* arr = n.as_array()) {
+    if (arr->empty()) L.fail(&n, key, "expected at least one value");
+    for (std::size_t i = 0; i < arr->size(); ++i)
+      out.push_back(positive_at(L, *arr->get(i), fmt::format("{}[{}]", key, i)));
+    return out;
+  }
+  auto* t = n.as_table();
+  if (!t) L.fail(&n, key, "expected a list of numbers or a log-range {min, max, points}");
+  for (auto k : {"min", "max", "points"})
+    if (!t->contains(k)) L.fail(&n, join_key(key, k), "missing; a log-range needs min, max and points");
+  double lo = positive_at(L, *t->get("min"), join_key(key, "min"));
+  double hi = positive_at(L, *t->get("max"), join_key(key, "max"));
+  if (hi < lo) L.fail(t->get("max"), join_key(key, "max"), fmt::format("must be at least min ({}), got {}", lo, hi));
+  auto points = L.at(*t, "points").positive_int(*t, "points", key, 1);
+  if (points > 100000) L.fail(t->get("points"), join_key(key, "points"), "expected at most 100000 points");
+  if (points == 1 && hi != lo)
+    L.fail(t->get("points"), join_key(key, "points"), "one point cannot span min..max; give at least 2");
+  for (std::int64_t i = 0; i < points; ++i)
+    out.push_back(points == 1 ? lo : lo * std::pow(hi / lo, static_cast<double>(i) / static_cast<double>(points - 1)));
+  return out;
+}
+
+void read_axes(const Layered& L, const toml::table& root, SweepConfig& sc) {
+  auto* t = L.at(root, "axes").table(root, "axes", "");
+  if (!t) return;
+  if (auto* n = t->get("params")) sc.params = read_values(L, *n, "axes.params");
+  if (auto* n = t->get("compute")) sc.compute = read_values(L, *n, "axes.compute");
+  if (auto* n = t->get("lr")) sc.lr = read_values(L, *n, "axes.lr");
+  if (auto* n = t->get("tokens")) {
+    auto* tt = n->as_table();
+    if (tt && tt->contains("per_param"))
+      sc.tokens_per_param = read_values(L, *tt->get("per_param"), "axes.tokens.per_param");
+    else
+      sc.tokens = read_values(L, *n, "axes.tokens");
+  }
+  if (auto* n = t->get("seed")) {
+    auto* arr = n->as_array();
+    if (!arr || arr->empty()) L.fail(n, "axes.seed", "expected a list of non-negative integers, e.g. [1, 2, 3]");
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      auto* e = arr->get(i);
+      auto v = e->value<std::int64_t>();
+      if (!e->is_integer() || !v || *v < 0) L.fail(e, fmt::format("axes.seed[{}]", i), "expected a non-negative integer");
+      sc.seed.push_back(static_cast<std::uint64_t>(*v));
+    }
+  }
+}
+
+// Seconds from a number or a string with a unit.
+double duration_at(const Layered& L, const toml::table& t, std::string_view key, const std::string& full) {
+  auto* n = t.get(key);
+  double v = n->is_number() ? *n->value<double>() : n->is_string() ? parse_duration(*n->value<std::string>()) : NAN;
+  if (!std::isfinite(v) || v <= 0)
+    L.fail(n, full, "expected a positive duration: seconds, or a string such as \"90s\", \"10m\", \"2h\"");
+  return v;
+}
+
+void read_settings(const Layered& L, const toml::table& root, SweepConfig& sc) {
+  if (auto* t = L.at(root, "isoflop").table(root, "isoflop", "")) {
+    auto& s = sc.isoflop;
+    s.sizes = static_cast<int>(L.at(*t, "sizes").positive_int(*t, "sizes", "isoflop", s.sizes));
+    if (s.sizes > 1000) L.fail(t->get("sizes"), "isoflop.sizes", "expected at most 1000 sizes per budget");
+    s.span = L.at(*t, "span").in_range(*t, "span", "isoflop", s.span, 1.0, 1e6);
+    s.tokens_per_param = L.at(*t, "tokens_per_param").positive(*t, "tokens_per_param", "isoflop", s.tokens_per_param);
+    s.tolerance = L.at(*t, "tolerance").in_range(*t, "tolerance", "isoflop", s.tolerance, 1e-6, 0.5);
+    if (s.sizes > 1 && s.span == 1.0)
+      L.fail(t->get("span"), "isoflop.span", fmt::format("{} sizes need a span above 1", s.sizes));
+  }
+  if (auto* t = L.at(root, "filters").table(root, "filters", "")) {
+    auto& f = sc.filters;
+    f.min_steps = L.at(*t, "min_steps").positive_int(*t, "min_steps", "filters", f.min_steps);
+    if (t->contains("max_est_runtime")) f.max_est_runtime_s = duration_at(L, *t, "max_est_runtime", "filters.max_est_runtime");
+    f.min_tokens_per_param = L.at(*t, "min_tokens_per_param").positive(*t, "min_tokens_per_param", "filters", 0);
+    f.max_tokens_per_param = L.at(*t, "max_tokens_per_param")
+                                 .positive(*t, "max_tokens_per_param", "filters", f.max_tokens_per_param);
+    if (f.max_tokens_per_param < f.min_tokens_per_param)
+      L.fail(t->get("max_tokens_per_param"), "filters.max_tokens_per_param",
+             fmt::format("must be at least filters.min_tokens_per_param ({})", f.min_tokens_per_param));
+  }
+  if (auto* t = L.at(root, "execution").table(root, "execution", "")) {
+    auto& e = sc.execution;
+    auto pos_int = [&](std::string_view k, int fb) {
+      auto v = L.at(*t, k).positive_int(*t, k, "execution", fb);
+      if (v > 4096) L.fail(t->get(k), join_key("execution", k), fmt::format("expected at most 4096, got {}", v));
+      return static_cast<int>(v);
+    };
+    e.jobs = pos_int("jobs", e.jobs);
+    e.threads_per_job = pos_int("threads_per_job", e.threads_per_job);
+    e.runs_per_device = pos_int("runs_per_device", e.runs_per_device);
+    auto retries = L.at(*t, "retries").integer(*t, "retries", "execution");
+    if (retries && (*retries < 0 || *retries > 100))
+      L.fail(t->get("retries"), "execution.retries", fmt::format("expected an integer in [0, 100], got {}", *retries));
+    e.retries = static_cast<int>(retries.value_or(e.retries));
+    if (t->contains("lease_ttl")) e.lease_ttl_s = duration_at(L, *t, "lease_ttl", "execution.lease_ttl");
+    if (e.lease_ttl_s < 5) L.fail(t->get("lease_ttl"), "execution.lease_ttl", "expected at least 5 seconds");
+    e.runs_dir = L.at(*t, "runs_dir").string(*t, "runs_dir", "execution").value_or("");
+    if (auto* n = t->get("devices")) {
+      std::vector<std::string> devs;
+      if (auto* arr = n->as_array()) {
+        for (auto& d : *arr) {
+          if (!d.is_string()) L.fail(&d, "execution.devices", "expected device names such as \"cpu\" or \"cuda:0\"");
+          devs.push_back(*d.value<std::string>());
+        }
+      } else if (n->is_string()) {
+        std::stringstream ss(*n->value<std::string>());
+        for (std::string d; std::getline(ss, d, ',');) devs.push_back(d);
+      } else {
+        L.fail(n, "execution.devices", "expected \"cpu\", \"cuda:0,cuda:1\" or a list of device names");
+      }
+      try {
+        e.devices = parse_devices(devs);
+      } catch (const UserError& err) {
+        L.fail(n, "execution.devices", err.what());
+      }
+    }
+  }
+}
+
+// Checks that the axes fit the mode and that every run gets a shape and a D.
+void check_mode(const Layered& L, const toml::table& root, SweepConfig& sc) {
+  auto* axes = root.get_as<toml::table>("axes");
+  auto axis = [&](std::string_view k) { return axes ? axes->get(k) : nullptr; };
+  if (sc.mode == "isoflop") {
+    if (sc.compute.empty())
+      L.fail(root.get("mode"), "axes.compute", "missing; isoflop mode needs FLOP budgets, e.g. compute = [1e13, 3e13]");
+    for (auto k : {"params", "tokens"})
+      if (auto* n = axis(k))
+        L.fail(n, join_key("axes", k), "not used in isoflop mode: each budget's sizes come from [isoflop]");
+    return;
+  }
+  if (auto* n = axis("compute"))
+    L.fail(n, "axes.compute", "only used in isoflop mode; set mode = \"isoflop\" or use axes.params and axes.tokens");
+  if (sc.params.empty() && !sc.fixed_shape)
+    L.fail(axes ? static_cast<const toml::node*>(axes) : nullptr, "axes.params",
+           "missing; give model sizes (axes.params) or a fixed shape in [model]");
+  auto* train = root.get_as<toml::table>("train");
+  bool has_d = !sc.tokens.empty() || !sc.tokens_per_param.empty() || (train && train->contains("tokens"));
+  if (!has_d)
+    L.fail(axes ? static_cast<const toml::node*>(axes) : nullptr, "axes.tokens",
+           "missing; give token budgets (axes.tokens, or axes.tokens.per_param) or train.tokens");
+}
+
+void record_origins(const toml::table& t, const std::string& prefix, const std::string& top,
+                    std::map<std::string, std::string>& origin) {
+  for (auto&& [k, v] : t) {
+    auto key = join_key(prefix, k.str());
+    origin[key] = where(v, top);
+    if (auto* sub = v.as_table()) record_origins(*sub, key, top, origin);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> parse_devices(const std::vector<std::string>& names) {
+  static const std::regex device_re("cpu|cuda(:[0-9]+)?");
+  std::vector<std::string> out;
+  for (auto d : names) {
+    d.erase(0, d.find_first_not_of(" \t"));
+    d.erase(d.find_last_not_of(" \t") + 1);
+    if (!std::regex_match(d, device_re)) user_error("expected cpu, cuda or cuda:N, got '{}'", d);
+    if (std::find(out.begin(), out.end(), d) != out.end()) user_error("device '{}' is listed twice", d);
+    out.push_back(d);
+  }
+  if (out.empty()) user_error("expected at least one device");
+  if (out.size() > 1 && std::find(out.begin(), out.end(), "cpu") != out.end())
+    user_error("cpu cannot be mixed with GPUs; list either cpu or cuda devices");
+  return out;
+}
+
+void SweepConfig::fail(const std::string& key, std::string_view what) const {
+  auto it = origin.find(key);
+  user_error("{}: {}: {}", it != origin.end() ? it->second : (files.empty() ? path : files.back()), key, what);
+}
+
+double parse_duration(std::string_view text) {
+  static const std::regex re(R"(\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(s|m|min|h)?\s*)");
+  std::match_results<std::string_view::const_iterator> m;
+  if (!std::regex_match(text.begin(), text.end(), m, re)) return NAN;
+  double v = std::stod(m[1].str());
+  auto unit = m[2].str();
+  return unit == "h" ? v * 3600 : (unit == "m" || unit == "min") ? v * 60 : v;
+}
+
+SweepConfig load_sweep_config(const std::string& path, bool check_data) {
+  SweepConfig sc;
+  std::vector<std::string> chain;
+  auto root = load_layers(path, chain, sc.files);
+  Layered L(path);
+  sc.path = fs::absolute(path).lexically_normal().string();
+  sc.name = L.at(root, "name").string(root, "name", "").value_or(fs::path(path).stem().string());
+  if (sc.name.empty()) L.fail(root.get("name"), "name", "expected a non-empty sweep name");
+  std::string mode_default = root.get_as<toml::table>("axes") && root["axes"]["compute"] ? "isoflop" : "grid";
+  sc.mode = L.at(root, "mode").one_of(root, "mode", "", mode_default, {"grid", "isoflop"});
+  read_data(L, root, sc.base, check_data);
+  read_model(L, root, sc);
+  read_train(L, root, sc.base);
+  read_eval(L, root, sc.base);
+  read_axes(L, root, sc);
+  read_settings(L, root, sc);
+  check_mode(L, root, sc);
+  record_origins(root, "", path, sc.origin);
+  std::ostringstream text;
+  text << root;
+  sc.resolved_toml = text.str();
+  return sc;
+}
+
+std::string sweep_id(const SweepConfig& sc) { return hex64(fnv1a64("sweep\n" + sc.name + "\n" + sc.path)); }
+
+}  // namespace scalelab::sweep

@@ -1,0 +1,74 @@
+#include "trainer/engine.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "trainer/device.h"
+
+namespace scalelab::trainer {
+
+Engine::Engine(const RunSpec& spec, std::shared_ptr<const Corpus> corpus, torch::Device device,
+               bool cpu_kernels)
+    : spec_(spec), corpus_(std::move(corpus)), device_(device) {
+  if (spec.micro_batch < 1) user_error("micro_batch must be >= 1 (got {})", spec.micro_batch);
+  if (spec.batch_tokens < 1) user_error("batch_tokens must be >= 1 (got {})", spec.batch_tokens);
+  if (spec.eval_batches < 1) user_error("eval_batches must be >= 1 (got {})", spec.eval_batches);
+  const std::int64_t per_micro = std::int64_t(spec.micro_batch) * spec.model.seq_len;
+  micro_steps_ = static_cast<int>(std::max<std::int64_t>(1, (spec.batch_tokens + per_micro - 1) / per_micro));
+  torch::manual_seed(spec.seed);
+  model_ = GPT(spec.model);
+  model_->to(device_);
+  model_->set_cpu_kernels(cpu_kernels && device_.is_cpu());
+  model_->train();
+  auto [decay, rest] = model_->param_groups();
+  opt_ = std::make_unique<FlatAdamW>(decay, rest, spec.optim);
+}
+
+std::int64_t Engine::tokens_per_step() const {
+  return std::int64_t(micro_steps_) * spec_.micro_batch * spec_.model.seq_len;
+}
+
+torch::Tensor Engine::to_device(const torch::Tensor& t) const {
+  if (device_.is_cpu()) return t;
+  // From pinned memory the copy is truly asynchronous: the host never waits on the GPU here.
+  return t.pin_memory().to(device_, /*non_blocking=*/true);
+}
+
+StepOutput Engine::step(std::int64_t step, double lr) {
+  opt_->zero_grad();
+  torch::Tensor loss_sum;
+  for (int micro = 0; micro < micro_steps_; ++micro) {
+    Batch b = corpus_->train_batch(spec_.seed, step, micro, spec_.micro_batch);
+    torch::Tensor x = to_device(b.x), y = to_device(b.y);
+    torch::Tensor loss;
+    {
+      AutocastScope autocast(device_);
+      loss = model_->forward(x, y);
+    }
+    // Each micro-batch carries 1/micro_steps of the step's mean loss.
+    (micro_steps_ > 1 ? loss / micro_steps_ : loss).backward();
+    torch::Tensor l = loss.detach();
+    loss_sum = micro == 0 ? l : loss_sum + l;
+  }
+  StepOutput out;
+  out.loss = micro_steps_ > 1 ? loss_sum / micro_steps_ : loss_sum;
+  out.grad_norm = opt_->grad_norm();
+  if (spec_.optim.grad_clip > 0) opt_->clip(out.grad_norm, spec_.optim.grad_clip);
+  opt_->step(lr);
+  return out;
+}
+
+double Engine::eval_loss() {
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  torch::Tensor sum = torch::zeros({}, torch::TensorOptions().device(device_));
+  for (int i = 0; i < spec_.eval_batches; ++i) {
+    Batch b = corpus_->val_batch(i, spec_.eval_batches, spec_.micro_batch);
+    AutocastScope autocast(device_);
+    sum += model_->forward(to_device(b.x), to_device(b.y)).to(torch::kFloat);
+  }
+  model_->train();
+  return sum.item<double>() / spec_.eval_batches;
+}
+
+}  // namespace scalelab::trainer

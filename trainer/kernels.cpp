@@ -1,0 +1,215 @@
+#include "trainer/kernels.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "trainer/gemm.h"
+
+namespace scalelab::trainer::cpu {
+
+namespace {
+
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+const float* f32(const Tensor& t) { return t.data_ptr<float>(); }
+float* f32m(Tensor& t) { return t.data_ptr<float>(); }
+
+std::vector<int64_t> with_last(at::IntArrayRef sizes, int64_t last) {
+  std::vector<int64_t> s(sizes.begin(), sizes.end());
+  s.back() = last;
+  return s;
+}
+
+// y = x W^T (+ b). LibTorch 1.13 cannot record an undefined tensor as a Function
+// input, so the bias-free layer is its own Function sharing these two halves.
+Tensor linear_forward(AutogradContext* ctx, const Tensor& x, const Tensor& w, const Tensor& b) {
+  const int64_t N = w.size(0), K = w.size(1);
+  Tensor x2 = x.reshape({-1, K}).contiguous();
+  Tensor wc = w.contiguous();
+  const int64_t M = x2.size(0);
+  Tensor y = at::empty({M, N}, x.options());
+  float beta = 0;
+  if (b.defined()) {  // seed C with the bias and let the GEMM accumulate onto it
+    y.copy_(b.expand({M, N}));
+    beta = 1;
+  }
+  sgemm(false, true, M, N, K, 1, f32(x2), K, f32(wc), K, beta, f32m(y), N);
+  ctx->save_for_backward({x2, wc});
+  ctx->saved_data["x_sizes"] = x.sizes().vec();
+  return y.view(with_last(x.sizes(), N));
+}
+
+variable_list linear_backward(AutogradContext* ctx, const Tensor& grad, bool bias) {
+  const auto saved = ctx->get_saved_variables();
+  const Tensor& x2 = saved[0];
+  const Tensor& w = saved[1];
+  const int64_t N = w.size(0), K = w.size(1), M = x2.size(0);
+  Tensor gy = grad.reshape({M, N}).contiguous();
+  Tensor gx, gw;
+  if (ctx->needs_input_grad(0)) {
+    gx = at::empty({M, K}, gy.options());
+    sgemm(false, false, M, K, N, 1, f32(gy), N, f32(w), K, 0, f32m(gx), K);
+    gx = gx.view(ctx->saved_data["x_sizes"].toIntVector());
+  }
+  if (ctx->needs_input_grad(1)) {
+    gw = at::empty({N, K}, gy.options());
+    sgemm(true, false, N, K, M, 1, f32(gy), N, f32(x2), K, 0, f32m(gw), K);
+  }
+  if (!bias) return {gx, gw};
+  return {gx, gw, ctx->needs_input_grad(2) ? gy.sum(0) : Tensor()};
+}
+
+struct LinearFn : torch::autograd::Function<LinearFn> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w, const Tensor& b) {
+    return linear_forward(ctx, x, w, b);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    return linear_backward(ctx, grads[0], true);
+  }
+};
+
+struct LinearNoBiasFn : torch::autograd::Function<LinearNoBiasFn> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w) {
+    return linear_forward(ctx, x, w, Tensor());
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    return linear_backward(ctx, grads[0], false);
+  }
+};
+
+// Causal attention over [B, T, 3C] in row blocks: block [r0, r1) of queries only
+// sees keys [0, r1), so the GEMMs skip the masked upper triangle except inside
+// the diagonal blocks. The probabilities P [B, H, T, T] are saved for backward.
+constexpr int64_t kBlock = 32;
+
+struct Geometry {
+  int64_t B, T, C, H, hd;
+  float scale;
+  Geometry(const Tensor& qkv, int64_t n_head)
+      : B(qkv.size(0)), T(qkv.size(1)), C(qkv.size(2) / 3), H(n_head), hd(C / n_head),
+        scale(1.0f / std::sqrt(static_cast<float>(C / n_head))) {}
+  int64_t blocks() const { return (T + kBlock - 1) / kBlock; }
+  int64_t block_end(int64_t i) const { return std::min(T, (i + 1) * kBlock); }
+  // Row-major offsets of head h of batch b inside qkv ([B, T, 3C]) and y ([B, T, C]).
+  int64_t qkv_off(int64_t b, int64_t h) const { return b * T * 3 * C + h * hd; }
+  int64_t y_off(int64_t b, int64_t h) const { return b * T * C + h * hd; }
+};
+
+template <typename F>
+void for_each_head(const Geometry& g, F&& f) {
+  at::parallel_for(0, g.B * g.H, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) f(i / g.H, i % g.H, i);
+  });
+}
+
+struct CausalAttentionFn : torch::autograd::Function<CausalAttentionFn> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& qkv_in, int64_t n_head) {
+    Tensor qkv = qkv_in.contiguous();
+    const Geometry g(qkv, n_head);
+    const int64_t T = g.T, ld = 3 * g.C;
+    Tensor s = at::empty({g.B, g.H, T, T}, qkv.options());
+    const float* QKV = f32(qkv);
+    float* S = f32m(s);
+    const float ninf = -std::numeric_limits<float>::infinity();
+    for_each_head(g, [&](int64_t b, int64_t h, int64_t bh) {
+      const float* q = QKV + g.qkv_off(b, h);
+      float* Sh = S + bh * T * T;
+      for (int64_t i = 0, r0 = 0; r0 < T; ++i, r0 = i * kBlock) {
+        const int64_t r1 = g.block_end(i);
+        sgemm(false, true, r1 - r0, r1, g.hd, g.scale, q + r0 * ld, ld, q + g.C, ld, 0,
+              Sh + r0 * T, T);
+      }
+      for (int64_t r = 0; r < T; ++r) std::fill(Sh + r * T + r + 1, Sh + (r + 1) * T, ninf);
+    });
+    Tensor p = at::_softmax(s, -1, false);
+    s.reset();
+    Tensor y = at::empty({g.B, T, g.C}, qkv.options());
+    const float* P = f32(p);
+    float* Y = f32m(y);
+    for_each_head(g, [&](int64_t b, int64_t h, int64_t bh) {
+      const float* v = QKV + g.qkv_off(b, h) + 2 * g.C;
+      const float* Ph = P + bh * T * T;
+      for (int64_t i = 0, r0 = 0; r0 < T; ++i, r0 = i * kBlock) {
+        const int64_t r1 = g.block_end(i);
+        sgemm(false, false, r1 - r0, g.hd, r1, 1, Ph + r0 * T, T, v, ld, 0,
+              Y + g.y_off(b, h) + r0 * g.C, g.C);
+      }
+    });
+    ctx->save_for_backward({qkv, p});
+    ctx->saved_data["n_head"] = n_head;
+    return y;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const Tensor& qkv = saved[0];
+    const Tensor& p = saved[1];
+    const Geometry g(qkv, ctx->saved_data["n_head"].toInt());
+    const int64_t T = g.T, ld = 3 * g.C;
+    Tensor gy = grads[0].contiguous();
+    Tensor dp = at::empty({g.B, g.H, T, T}, qkv.options());
+    Tensor gqkv = at::empty_like(qkv);
+    const float *QKV = f32(qkv), *P = f32(p), *GY = f32(gy);
+    float *DP = f32m(dp), *GQKV = f32m(gqkv);
+    // dP = dY V^T (lower blocks only; the rest must be finite for softmax backward: 0)
+    // and dV = P^T dY, where key block [c0, c1) only receives from queries >= c0.
+    for_each_head(g, [&](int64_t b, int64_t h, int64_t bh) {
+      const float* v = QKV + g.qkv_off(b, h) + 2 * g.C;
+      const float* gyh = GY + g.y_off(b, h);
+      const float* Ph = P + bh * T * T;
+      float* DPh = DP + bh * T * T;
+      float* gv = GQKV + g.qkv_off(b, h) + 2 * g.C;
+      for (int64_t i = 0, r0 = 0; r0 < T; ++i, r0 = i * kBlock) {
+        const int64_t r1 = g.block_end(i);
+        sgemm(false, true, r1 - r0, r1, g.hd, 1, gyh + r0 * g.C, g.C, v, ld, 0, DPh + r0 * T, T);
+        for (int64_t r = r0; r < r1; ++r) std::fill(DPh + r * T + r1, DPh + (r + 1) * T, 0.0f);
+        sgemm(true, false, r1 - r0, g.hd, T - r0, 1, Ph + r0 * T + r0, T, gyh + r0 * g.C, g.C, 0,
+              gv + r0 * ld, ld);
+      }
+    });
+    Tensor ds = at::_softmax_backward_data(dp, p, -1, at::kFloat);
+    dp.reset();
+    const float* DS = f32(ds);
+    // dQ = scale dS K (lower blocks), dK = scale dS^T Q (queries >= c0).
+    for_each_head(g, [&](int64_t b, int64_t h, int64_t bh) {
+      const float* q = QKV + g.qkv_off(b, h);
+      const float* DSh = DS + bh * T * T;
+      float* gq = GQKV + g.qkv_off(b, h);
+      for (int64_t i = 0, r0 = 0; r0 < T; ++i, r0 = i * kBlock) {
+        const int64_t r1 = g.block_end(i);
+        sgemm(false, false, r1 - r0, g.hd, r1, g.scale, DSh + r0 * T, T, q + g.C, ld, 0,
+              gq + r0 * ld, ld);
+        sgemm(true, false, r1 - r0, g.hd, T - r0, g.scale, DSh + r0 * T + r0, T, q + r0 * ld, ld,
+              0, gq + g.C + r0 * ld, ld);
+      }
+    });
+    return {gqkv, Tensor()};
+  }
+};
+
+void check_f32_cpu(const Tensor& t, const char* what) {
+  TORCH_CHECK(!t.defined() || (t.is_cpu() && t.scalar_type() == at::kFloat), what,
+              ": cpu kernels take float32 CPU tensors");
+}
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  check_f32_cpu(x, "linear input");
+  check_f32_cpu(w, "linear weight");
+  check_f32_cpu(b, "linear bias");
+  return b.defined() ? LinearFn::apply(x, w, b) : LinearNoBiasFn::apply(x, w);
+}
+
+Tensor causal_attention(const Tensor& qkv, int64_t n_head) {
+  check_f32_cpu(qkv, "attention qkv");
+  TORCH_CHECK(qkv.dim() == 3 && qkv.size(2) % (3 * n_head) == 0, "attention: qkv must be [B, T, 3C]");
+  return CausalAttentionFn::apply(qkv, n_head);
+}
+
+}  // namespace scalelab::trainer::cpu

@@ -1,0 +1,17 @@
+#pragma once
+// CPU fast path: autograd functions whose matmuls go straight to oneDNN's sgemm
+// (see gemm.h) and whose attention reads q, k, v in place from the fused qkv
+// projection, so no transpose/contiguous copies are made in either direction.
+// Float32, CPU, contiguous inputs; only used when cpu::have_fast_gemm().
+#include <torch/torch.h>
+
+namespace scalelab::trainer::cpu {
+
+// x [..., in] -> x W^T + b, W [out, in]; b may be undefined.
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b);
+
+// qkv [B, T, 3C] (q | k | v, heads interleaved as in nanoGPT) -> causal softmax
+// attention output [B, T, C] with n_head heads, scaled by 1/sqrt(C / n_head). No dropout.
+torch::Tensor causal_attention(const torch::Tensor& qkv, int64_t n_head);
+
+}  // namespace scalelab::trainer::cpu

@@ -1,0 +1,175 @@
+#include "trainer/model.h"
+
+#include <torch/version.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "common/error.h"
+#include "trainer/gemm.h"
+#include "trainer/kernels.h"
+
+namespace scalelab::trainer {
+
+using torch::Tensor;
+
+DenseImpl::DenseImpl(int64_t in, int64_t out, bool with_bias) {
+  weight = register_parameter("weight", torch::empty({out, in}));
+  if (with_bias) bias = register_parameter("bias", torch::zeros({out}));
+}
+
+NormImpl::NormImpl(int64_t d, bool with_bias) {
+  weight = register_parameter("weight", torch::ones({d}));
+  if (with_bias) bias = register_parameter("bias", torch::zeros({d}));
+}
+
+AttentionImpl::AttentionImpl(const ModelConfig& c) {
+  c_attn = register_module("c_attn", Dense(c.d_model, 3 * c.d_model, c.bias));
+  c_proj = register_module("c_proj", Dense(c.d_model, c.d_model, c.bias));
+}
+
+MlpImpl::MlpImpl(const ModelConfig& c) {
+  c_fc = register_module("c_fc", Dense(c.d_model, 4 * c.d_model, c.bias));
+  c_proj = register_module("c_proj", Dense(4 * c.d_model, c.d_model, c.bias));
+}
+
+BlockImpl::BlockImpl(const ModelConfig& c) {
+  ln_1 = register_module("ln_1", Norm(c.d_model, c.bias));
+  attn = register_module("attn", Attention(c));
+  ln_2 = register_module("ln_2", Norm(c.d_model, c.bias));
+  mlp = register_module("mlp", Mlp(c));
+}
+
+GPTImpl::GPTImpl(const ModelConfig& cfg) : cfg_(cfg) {
+  if (cfg.n_layer < 1 || cfg.d_model < 1 || cfg.n_head < 1 || cfg.seq_len < 1 || cfg.vocab < 1)
+    user_error("model: n_layer, d_model, n_head, seq_len and vocab must all be >= 1");
+  if (cfg.d_model % cfg.n_head != 0)
+    user_error("model.d_model ({}) must be a multiple of model.n_head ({})", cfg.d_model, cfg.n_head);
+  if (!(cfg.dropout >= 0 && cfg.dropout < 1))
+    user_error("model.dropout must be in [0, 1) (got {})", cfg.dropout);
+  if (cfg.positions != "learned")
+    user_error("model.positions: unknown '{}' (only \"learned\" is supported)", cfg.positions);
+  wte = register_parameter("wte", torch::empty({cfg.vocab, cfg.d_model}));
+  wpe = register_parameter("wpe", torch::empty({cfg.seq_len, cfg.d_model}));
+  torch::nn::ModuleList blocks;
+  for (int i = 0; i < cfg.n_layer; ++i) {
+    h.push_back(Block(cfg));
+    blocks->push_back(h.back());
+  }
+  register_module("h", blocks);
+  ln_f = register_module("ln_f", Norm(cfg.d_model, cfg.bias));
+  if (!cfg.tie_embeddings) lm_head = register_parameter("lm_head", torch::empty({cfg.vocab, cfg.d_model}));
+#if TORCH_VERSION_MAJOR < 2
+  causal_mask_ = register_buffer(
+      "causal_mask", torch::ones({cfg.seq_len, cfg.seq_len}, torch::kBool).triu(1));
+#endif
+  init_weights();
+}
+
+void GPTImpl::init_weights() {
+  torch::NoGradGuard no_grad;
+  const double std = 0.02;
+  // GPT-2: residual-stream projections are scaled by 1/sqrt(2 * n_layer) so the
+  // residual variance does not grow with depth.
+  const double proj_std = std / std::sqrt(2.0 * cfg_.n_layer);
+  wte.normal_(0, std);
+  wpe.normal_(0, std);
+  for (auto& b : h) {
+    b->attn->c_attn->weight.normal_(0, std);
+    b->attn->c_proj->weight.normal_(0, proj_std);
+    b->mlp->c_fc->weight.normal_(0, std);
+    b->mlp->c_proj->weight.normal_(0, proj_std);
+  }
+  if (lm_head.defined()) lm_head.normal_(0, std);
+}
+
+void GPTImpl::set_cpu_kernels(bool on) {
+  cpu_kernels_ = on && cpu::have_fast_gemm() && cfg_.dropout == 0;
+}
+
+std::pair<std::vector<Tensor>, std::vector<Tensor>> GPTImpl::param_groups() {
+  std::vector<Tensor> decay, rest;
+  for (auto& b : h)
+    for (Dense d : {b->attn->c_attn, b->attn->c_proj, b->mlp->c_fc, b->mlp->c_proj}) {
+      decay.push_back(d->weight);
+      if (d->bias.defined()) rest.push_back(d->bias);
+    }
+  if (lm_head.defined()) decay.push_back(lm_head);
+  rest.push_back(wte);
+  rest.push_back(wpe);
+  for (auto& b : h)
+    for (Norm n : {b->ln_1, b->ln_2}) {
+      rest.push_back(n->weight);
+      if (n->bias.defined()) rest.push_back(n->bias);
+    }
+  rest.push_back(ln_f->weight);
+  if (ln_f->bias.defined()) rest.push_back(ln_f->bias);
+  return {decay, rest};
+}
+
+Tensor GPTImpl::dense(const DenseImpl& l, const Tensor& x) const {
+  if (cpu_kernels_ && x.is_cpu()) return cpu::linear(x, l.weight, l.bias);
+  return torch::nn::functional::linear(x, l.weight, l.bias);
+}
+
+Tensor GPTImpl::dropout(const Tensor& x) {
+  if (cfg_.dropout == 0 || !is_training()) return x;
+  return torch::dropout(x, cfg_.dropout, true);
+}
+
+Tensor GPTImpl::attention(AttentionImpl& a, const Tensor& x) {
+  const int64_t B = x.size(0), T = x.size(1), C = cfg_.d_model, H = cfg_.n_head;
+  Tensor qkv = dense(*a.c_attn, x);
+  Tensor y;
+  if (cpu_kernels_ && x.is_cpu()) {
+    y = cpu::causal_attention(qkv, H);
+  } else {
+    auto parts = qkv.split(C, 2);
+    auto heads = [&](const Tensor& t) { return t.view({B, T, H, C / H}).transpose(1, 2); };
+    Tensor q = heads(parts[0]), k = heads(parts[1]), v = heads(parts[2]);
+    const double p = is_training() ? cfg_.dropout : 0.0;
+#if TORCH_VERSION_MAJOR >= 2
+    y = at::scaled_dot_product_attention(q, k, v, {}, p, /*is_causal=*/true);
+#else
+    Tensor att = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(C / H)));
+    att = att.masked_fill(causal_mask_.slice(0, 0, T).slice(1, 0, T),
+                          -std::numeric_limits<float>::infinity());
+    att = torch::softmax(att, -1);
+    if (p > 0) att = torch::dropout(att, p, true);
+    y = torch::matmul(att, v);
+#endif
+    y = y.transpose(1, 2).contiguous().view({B, T, C});
+  }
+  return dropout(dense(*a.c_proj, y));
+}
+
+Tensor GPTImpl::block(BlockImpl& b, const Tensor& x_in) {
+  const int64_t d = cfg_.d_model;
+  Tensor x = x_in + attention(*b.attn, torch::layer_norm(x_in, {d}, b.ln_1->weight, b.ln_1->bias, 1e-5));
+  Tensor m = torch::layer_norm(x, {d}, b.ln_2->weight, b.ln_2->bias, 1e-5);
+  m = dense(*b.mlp->c_proj, torch::gelu(dense(*b.mlp->c_fc, m)));
+  return x + dropout(m);
+}
+
+Tensor GPTImpl::hidden(const Tensor& idx) {
+  const int64_t T = idx.size(1);
+  if (T > cfg_.seq_len) throw std::invalid_argument("sequence longer than model.seq_len");
+  Tensor x = dropout(torch::embedding(wte, idx) + wpe.slice(0, 0, T));
+  for (auto& b : h) x = block(*b, x);
+  return torch::layer_norm(x, {cfg_.d_model}, ln_f->weight, ln_f->bias, 1e-5);
+}
+
+Tensor GPTImpl::logits(const Tensor& idx) {
+  const Tensor& head = lm_head.defined() ? lm_head : wte;
+  Tensor x = hidden(idx);
+  if (cpu_kernels_ && x.is_cpu()) return cpu::linear(x, head, Tensor());
+  return torch::nn::functional::linear(x, head);
+}
+
+Tensor GPTImpl::forward(const Tensor& idx, const Tensor& targets) {
+  Tensor lg = logits(idx);
+  return torch::nn::functional::cross_entropy(lg.view({-1, cfg_.vocab}), targets.reshape(-1));
+}
+
+}  // namespace scalelab::trainer

@@ -1,0 +1,84 @@
+#pragma once
+// Decoder-only GPT in the shape of nanoGPT's model.py: token + learned position
+// embeddings, pre-LayerNorm blocks (fused qkv attention, 4x GELU MLP), final
+// LayerNorm, head tied to the token embedding when asked. GPT-2 initialisation.
+//
+// Two interchangeable execution paths compute the same function:
+//  - reference: plain LibTorch ops (any device, autocast-friendly, dropout);
+//  - CPU kernels (kernels.h): oneDNN GEMMs and an in-place causal attention,
+//    chosen on CPU when oneDNN is available and dropout is 0.
+#include <torch/torch.h>
+
+#include <utility>
+#include <vector>
+
+#include "trainer/trainer.h"
+
+namespace scalelab::trainer {
+
+struct DenseImpl : torch::nn::Module {
+  DenseImpl(int64_t in, int64_t out, bool bias);
+  torch::Tensor weight, bias;  // weight [out, in]; bias undefined when disabled
+};
+TORCH_MODULE(Dense);
+
+struct NormImpl : torch::nn::Module {
+  NormImpl(int64_t d, bool bias);
+  torch::Tensor weight, bias;
+};
+TORCH_MODULE(Norm);
+
+struct AttentionImpl : torch::nn::Module {
+  explicit AttentionImpl(const ModelConfig& c);
+  Dense c_attn{nullptr}, c_proj{nullptr};
+};
+TORCH_MODULE(Attention);
+
+struct MlpImpl : torch::nn::Module {
+  explicit MlpImpl(const ModelConfig& c);
+  Dense c_fc{nullptr}, c_proj{nullptr};
+};
+TORCH_MODULE(Mlp);
+
+struct BlockImpl : torch::nn::Module {
+  explicit BlockImpl(const ModelConfig& c);
+  Norm ln_1{nullptr}, ln_2{nullptr};
+  Attention attn{nullptr};
+  Mlp mlp{nullptr};
+};
+TORCH_MODULE(Block);
+
+class GPTImpl : public torch::nn::Module {
+ public:
+  explicit GPTImpl(const ModelConfig& cfg);
+
+  // Mean next-token cross-entropy in nats. idx, targets: int64 [B, T<=seq_len].
+  torch::Tensor forward(const torch::Tensor& idx, const torch::Tensor& targets);
+  torch::Tensor logits(const torch::Tensor& idx);  // [B, T, vocab]
+
+  void set_cpu_kernels(bool on);
+  bool cpu_kernels() const { return cpu_kernels_; }
+  const ModelConfig& config() const { return cfg_; }
+
+  // AdamW groups: matrices that get weight decay, and the rest (embeddings, and
+  // so the tied head, biases, LayerNorm gains). Together: every parameter once.
+  std::pair<std::vector<torch::Tensor>, std::vector<torch::Tensor>> param_groups();
+
+ private:
+  torch::Tensor hidden(const torch::Tensor& idx);  // final-LayerNorm output [B, T, d]
+  torch::Tensor block(BlockImpl& b, const torch::Tensor& x);
+  torch::Tensor attention(AttentionImpl& a, const torch::Tensor& x);
+  torch::Tensor dense(const DenseImpl& l, const torch::Tensor& x) const;
+  torch::Tensor dropout(const torch::Tensor& x);
+  void init_weights();
+
+  ModelConfig cfg_;
+  bool cpu_kernels_ = false;
+  torch::Tensor wte, wpe, lm_head;  // lm_head undefined when tied
+  std::vector<Block> h;
+  Norm ln_f{nullptr};
+  torch::Tensor causal_mask_;  // LibTorch 1.x reference attention only
+};
+TORCH_MODULE(GPT);
+
+}  // namespace scalelab::trainer

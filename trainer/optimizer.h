@@ -1,0 +1,44 @@
+#pragma once
+// AdamW over flattened parameter storage.
+//
+// The constructor moves every parameter into one contiguous buffer (decayed
+// group first) and makes each parameter a view of it; gradients likewise live
+// in one buffer, into which autograd accumulates in place. One update is then a
+// handful of large element-wise ops instead of a dozen small ops per tensor,
+// the gradient norm is a single reduction, and zeroing is one memset.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "trainer/trainer.h"
+
+namespace scalelab::trainer {
+
+class FlatAdamW {
+ public:
+  FlatAdamW(const std::vector<torch::Tensor>& decay, const std::vector<torch::Tensor>& no_decay,
+            const OptimConfig& cfg);
+
+  void zero_grad();
+  torch::Tensor grad_norm() const;  // L2 norm of all gradients; stays on the device
+  // Scales gradients by min(1, max_norm / (norm + 1e-6)), as clip_grad_norm_ does.
+  void clip(const torch::Tensor& norm, double max_norm);
+  void step(double lr);  // one AdamW update at learning rate lr
+
+  std::int64_t steps() const { return t_; }
+  void set_steps(std::int64_t t) { t_ = t; }
+  std::int64_t numel() const { return params_.numel(); }
+  torch::Tensor& exp_avg() { return m_; }
+  torch::Tensor& exp_avg_sq() { return v_; }
+  const torch::Tensor& params() const { return params_; }
+  const torch::Tensor& grads() const { return grads_; }
+
+ private:
+  OptimConfig cfg_;
+  torch::Tensor params_, grads_, m_, v_, scratch_;
+  std::int64_t n_decay_ = 0;
+  std::int64_t t_ = 0;
+};
+
+}  // namespace scalelab::trainer

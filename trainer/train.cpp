@@ -1,0 +1,185 @@
+// The run loop: schedule, metric rows, evaluation, checkpoints, progress and
+// stopping around Engine::step. Everything that decides a row's numbers is a
+// pure function of (spec, step, checkpointed state), which is what makes a
+// resumed CPU run reproduce an uninterrupted one bit for bit.
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <optional>
+
+#include "common/error.h"
+#include "trainer/checkpoint.h"
+#include "trainer/device.h"
+#include "trainer/divergence.h"
+#include "trainer/engine.h"
+#include "trainer/progress.h"
+#include "trainer/trainer.h"
+
+namespace scalelab::trainer {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+void validate(const RunSpec& s, const TrainOptions& opt) {
+  if (s.log_every < 1) user_error("log_every must be >= 1 (got {})", s.log_every);
+  if (s.eval_every < 1) user_error("eval_every must be >= 1 (got {})", s.eval_every);
+  if (s.checkpoint_every < 1) user_error("checkpoint_every must be >= 1 (got {})", s.checkpoint_every);
+  if (opt.run_dir.empty()) user_error("run_dir must be set (checkpoints are written there)");
+  (void)lr_at(s.optim, s.schedule, 0, 1);  // rejects an unknown schedule kind up front
+}
+
+class Run {
+ public:
+  Run(const RunSpec& spec, const TrainOptions& opt, MetricSink& sink, Engine& engine,
+      std::int64_t total, const Progressed& from)
+      : spec_(spec), opt_(opt), sink_(sink), engine_(engine), total_(total), from_(from),
+        tps_(double(engine.tokens_per_step())),
+        fpt_(flops_per_token(spec.model, spec.flop_convention, spec.param_convention)),
+        progress_(opt.progress, engine.corpus().byte_level()) {}
+
+  TrainResult go();
+
+ private:
+  bool stop_requested(std::int64_t step) const {
+    return (opt_.stop && opt_.stop->load()) ||
+           (opt_.stop_after_steps >= 0 && step >= opt_.stop_after_steps);
+  }
+  double wall() const { return from_.wall_s + seconds_since(start_); }
+  double session_rate(std::int64_t step) const {
+    const double dt = seconds_since(start_);
+    return dt > 0 ? double(step - from_.step) * tps_ / dt : 0;
+  }
+  MetricRow row(std::int64_t step, const char* split, double loss, double lr, double gn) const {
+    MetricRow r;
+    r.step = step;
+    r.tokens = double(step) * tps_;
+    r.flops = r.tokens * fpt_;
+    r.split = split;
+    r.loss = loss;
+    r.lr = lr;
+    r.grad_norm = gn;
+    r.wall_s = wall();
+    return r;
+  }
+  void checkpoint(std::int64_t step) {
+    if (step == last_checkpoint_) return;
+    sink_.flush();  // rows the checkpoint covers must never be lost
+    save_checkpoint(opt_.run_dir, engine_, {step, double(step) * tps_, wall()}, total_);
+    last_checkpoint_ = step;
+  }
+  void report(std::int64_t step, bool final) {
+    ProgressState s;
+    s.step = step;
+    s.total_steps = total_;
+    s.tokens = double(step) * tps_;
+    s.total_tokens = double(total_) * tps_;
+    s.loss = last_loss_;
+    s.tok_per_s = session_rate(step);
+    s.eta_s = s.tok_per_s > 0 ? (s.total_tokens - s.tokens) / s.tok_per_s : std::numeric_limits<double>::quiet_NaN();
+    progress_.report(s, final);
+  }
+  TrainResult finish(const char* status, std::int64_t step, std::string error = {}) {
+    report(step, true);
+    TrainResult r;
+    r.status = status;
+    r.error = std::move(error);
+    r.steps = step;
+    r.tokens = double(step) * tps_;
+    r.final_train_loss = last_train_loss_;
+    r.final_val_loss = last_val_loss_;
+    r.tokens_per_s = session_rate(step);
+    r.wall_s = wall();
+    return r;
+  }
+
+  const RunSpec& spec_;
+  const TrainOptions& opt_;
+  MetricSink& sink_;
+  Engine& engine_;
+  const std::int64_t total_;
+  const Progressed from_;
+  const double tps_, fpt_;
+  ProgressReporter progress_;
+  DivergenceWatch watch_{engine_.device().is_cpu()};
+  Clock::time_point start_ = Clock::now(), last_heartbeat_ = Clock::now();
+  std::int64_t last_checkpoint_ = -1;
+  std::optional<double> last_loss_, last_train_loss_, last_val_loss_;
+};
+
+TrainResult Run::go() {
+  const bool cpu = engine_.device().is_cpu();
+  last_checkpoint_ = from_.step > 0 ? from_.step : -1;
+  std::int64_t step = from_.step;
+  while (step < total_) {
+    if (stop_requested(step)) {
+      checkpoint(step);
+      return finish("stopped", step);
+    }
+    const double lr = lr_at(spec_.optim, spec_.schedule, step, total_);
+    StepOutput out = engine_.step(step, lr);
+    ++step;
+    watch_.observe(out.loss, out.grad_norm, step);
+    const bool last = step == total_;
+    const bool log_now = step % spec_.log_every == 0 || last;
+    const bool eval_now = step % spec_.eval_every == 0 || last;
+    const bool ckpt_now = step % spec_.checkpoint_every == 0 || last;
+    const bool progress_now = progress_.due() || last;
+    const bool heartbeat_now = seconds_since(last_heartbeat_) >= 5;
+    // On CPU a sync is free, so check every step; on a GPU, only where we sync anyway.
+    if (cpu || log_now || eval_now || ckpt_now || progress_now || heartbeat_now) {
+      if (auto err = watch_.check()) {
+        sink_.flush();
+        return finish("diverged", step, *err);
+      }
+    }
+    if (log_now || progress_now) last_loss_ = out.loss.item<double>();
+    if (log_now) {
+      last_train_loss_ = last_loss_;
+      sink_.log(row(step, "train", *last_loss_, lr, out.grad_norm.item<double>()));
+    }
+    if (eval_now) {
+      last_val_loss_ = engine_.eval_loss();
+      sink_.log(row(step, "val", *last_val_loss_, lr, 0));
+    }
+    if (heartbeat_now) {
+      sink_.heartbeat(step, double(step) * tps_, session_rate(step));
+      last_heartbeat_ = Clock::now();
+    }
+    if (ckpt_now) checkpoint(step);
+    if (progress_now && !last) report(step, false);
+  }
+  return finish("done", step);
+}
+
+}  // namespace
+
+TrainResult train(const RunSpec& spec, const TrainOptions& opt, MetricSink& sink) {
+  validate(spec, opt);
+  const torch::Device device = parse_device(opt.device);
+  if (device.is_cpu()) {
+    configure_cpu_threads(opt.threads);
+    keep_freed_memory();
+  }
+  RunSpec s = spec;
+  s.flop_convention = canonical_flop_convention(spec.flop_convention);
+  (void)flops_per_token(s.model, s.flop_convention, s.param_convention);  // validates conventions
+  auto corpus = std::make_shared<const Corpus>(Corpus::open(s.data, s.model.seq_len, s.model.vocab));
+  std::error_code ec;
+  std::filesystem::create_directories(opt.run_dir, ec);
+  if (ec) user_error("cannot create run directory '{}': {}", opt.run_dir, ec.message());
+  const std::int64_t total = total_steps(s);
+  Engine engine(s, corpus, device);
+  Progressed from;
+  if (opt.resume) {
+    if (auto p = load_checkpoint(opt.run_dir, engine, total)) from = *p;
+  }
+  return Run(s, opt, sink, engine, total, from).go();
+}
+
+}  // namespace scalelab::trainer

@@ -1,0 +1,242 @@
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "common/error.h"
+#include "trainer/checkpoint.h"
+#include "trainer/divergence.h"
+#include "trainer/trainer.h"
+
+using namespace scalelab::trainer;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Capture : MetricSink {
+  std::vector<MetricRow> rows;
+  std::vector<std::size_t> rows_at_flush;
+  void log(const MetricRow& r) override { rows.push_back(r); }
+  void flush() override { rows_at_flush.push_back(rows.size()); }
+};
+
+fs::path temp_dir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / fmt::format("scalelab-train-test-{}-{}", name, ::getpid());
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// Structured text a one-layer model learns quickly: short repeated phrases.
+std::string corpus_file() {
+  static const fs::path path = [] {
+    fs::path p = temp_dir("corpus") / "corpus.txt";
+    std::ofstream f(p, std::ios::binary);
+    const char* words[] = {"the cat sat on the mat. ", "a dog ran to the park. ",
+                           "we like small models. ", "scaling laws are fun. "};
+    unsigned x = 12345;
+    for (int i = 0; i < 1500; ++i) {
+      x = x * 1103515245u + 12345u;
+      f << words[(x >> 16) % 4];
+    }
+    return p;
+  }();
+  return path.string();
+}
+
+RunSpec tiny_spec() {
+  RunSpec s;
+  s.model.n_layer = 1;
+  s.model.d_model = 32;
+  s.model.n_head = 2;
+  s.model.seq_len = 32;
+  s.model.vocab = 256;
+  s.data.path = corpus_file();
+  s.data.val_fraction = 0.1;
+  s.optim.lr = 3e-3;
+  s.batch_tokens = 256;  // two micro-steps of 4 x 32
+  s.micro_batch = 4;
+  s.tokens = 60 * 256;
+  s.log_every = 5;
+  s.eval_every = 20;
+  s.eval_batches = 2;
+  s.checkpoint_every = 10;
+  s.schedule.warmup_steps = 5;
+  return s;
+}
+
+TrainOptions quiet(const fs::path& dir) {
+  TrainOptions o;
+  o.run_dir = dir.string();
+  o.progress = Progress::Quiet;
+  o.threads = 1;
+  return o;
+}
+
+std::vector<MetricRow> split_rows(const std::vector<MetricRow>& rows, const std::string& split) {
+  std::vector<MetricRow> out;
+  for (auto& r : rows)
+    if (r.split == split) out.push_back(r);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("training lowers the loss and reports consistent rows") {
+  const RunSpec s = tiny_spec();
+  Capture sink;
+  const fs::path dir = temp_dir("basic");
+  const TrainResult r = train(s, quiet(dir), sink);
+  CHECK(r.status == "done");
+  CHECK(r.error.empty());
+  CHECK(r.steps == 60);
+  CHECK(r.tokens == doctest::Approx(60.0 * 256));
+  const auto train_rows = split_rows(sink.rows, "train");
+  const auto val_rows = split_rows(sink.rows, "val");
+  REQUIRE(train_rows.size() == 12);
+  REQUIRE(val_rows.size() == 3);
+  CHECK(train_rows.front().step == 5);
+  CHECK(train_rows.back().step == 60);
+  CHECK(val_rows.back().step == 60);
+  const double fpt = flops_per_token(s.model, "6N+attn");
+  for (auto& row : sink.rows) {
+    CHECK(row.tokens == doctest::Approx(row.step * 256.0));
+    CHECK(row.flops == doctest::Approx(row.tokens * fpt));
+    CHECK(std::isfinite(row.loss));
+  }
+  CHECK(train_rows.front().loss < std::log(256.0) + 0.2);
+  CHECK(train_rows.back().loss < train_rows.front().loss - 1.0);
+  CHECK(val_rows.back().loss < val_rows.front().loss);
+  CHECK(train_rows.back().lr == doctest::Approx(s.optim.lr * s.schedule.min_lr_ratio));
+  CHECK(train_rows.front().grad_norm > 0);
+  CHECK(r.final_train_loss == train_rows.back().loss);
+  CHECK(r.final_val_loss == val_rows.back().loss);
+  // A flush precedes each checkpoint (steps 10..60) and covers every row logged so far.
+  CHECK(sink.rows_at_flush.size() >= 6);
+  CHECK(sink.rows_at_flush.back() == sink.rows.size());
+  CHECK(fs::exists(checkpoint_path(dir.string())));
+  CHECK(!fs::exists(dir / "checkpoint.pt.tmp"));
+}
+
+TEST_CASE("a run stopped and resumed reproduces the uninterrupted run bit for bit") {
+  const RunSpec s = tiny_spec();
+  Capture whole;
+  CHECK(train(s, quiet(temp_dir("whole")), whole).status == "done");
+
+  const fs::path dir = temp_dir("resumed");
+  TrainOptions first = quiet(dir);
+  first.stop_after_steps = 23;  // between checkpoints, not on a log step
+  Capture part1;
+  const TrainResult r1 = train(s, first, part1);
+  CHECK(r1.status == "stopped");
+  CHECK(r1.steps == 23);
+  CHECK(fs::exists(dir / "checkpoint.pt"));
+  TrainOptions second = quiet(dir);
+  second.resume = true;
+  Capture part2;
+  const TrainResult r2 = train(s, second, part2);
+  CHECK(r2.status == "done");
+  CHECK(r2.steps == 60);
+
+  std::vector<MetricRow> joined = part1.rows;
+  joined.insert(joined.end(), part2.rows.begin(), part2.rows.end());
+  REQUIRE(joined.size() == whole.rows.size());
+  for (std::size_t i = 0; i < joined.size(); ++i) {
+    CAPTURE(i);
+    CHECK(joined[i].step == whole.rows[i].step);
+    CHECK(joined[i].split == whole.rows[i].split);
+    CHECK(joined[i].loss == whole.rows[i].loss);  // exact equality, not Approx
+    CHECK(joined[i].grad_norm == whole.rows[i].grad_norm);
+    CHECK(joined[i].lr == whole.rows[i].lr);
+    CHECK(joined[i].tokens == whole.rows[i].tokens);
+  }
+  CHECK(part2.rows.back().wall_s >= part1.rows.back().wall_s);
+}
+
+TEST_CASE("a stop request checkpoints and returns at once") {
+  const fs::path dir = temp_dir("stop");
+  std::atomic<bool> stop{true};
+  TrainOptions o = quiet(dir);
+  o.stop = &stop;
+  Capture sink;
+  const TrainResult r = train(tiny_spec(), o, sink);
+  CHECK(r.status == "stopped");
+  CHECK(r.steps == 0);
+  CHECK(fs::exists(dir / "checkpoint.pt"));
+  CHECK(sink.rows.empty());
+}
+
+TEST_CASE("a huge learning rate diverges: status, step, no crash, no NaN rows") {
+  RunSpec s = tiny_spec();
+  s.optim.lr = 1e6;
+  s.optim.grad_clip = 0;
+  s.schedule.warmup_steps = 0;
+  s.schedule.kind = "constant";
+  Capture sink;
+  const TrainResult r = train(s, quiet(temp_dir("nan")), sink);
+  CHECK(r.status == "diverged");
+  CHECK(r.steps >= 1);
+  CHECK(r.steps < 60);
+  bool expected = false;
+  for (const char* what : {"loss", "gradient norm"})
+    for (const char* kind : {"nan", "inf"})
+      expected |= r.error == fmt::format("{} is {} at step {}", what, kind, r.steps);
+  CHECK_MESSAGE(expected, r.error);
+  for (auto& row : sink.rows) {
+    CHECK(std::isfinite(row.loss));
+    CHECK(std::isfinite(row.grad_norm));
+  }
+}
+
+TEST_CASE("DivergenceWatch reports the first bad step in both modes") {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::nanf("");
+  for (bool immediate : {true, false}) {
+    CAPTURE(immediate);
+    DivergenceWatch w(immediate);
+    auto t = [](float v) { return torch::tensor(v); };
+    w.observe(t(2.5f), t(1.0f), 1);
+    CHECK(!w.check());
+    w.observe(t(3.0f), t(inf), 2);   // gradient blew up first
+    w.observe(t(nan), t(nan), 3);    // later steps do not overwrite it
+    CHECK(w.check() == std::optional<std::string>("gradient norm is inf at step 2"));
+    DivergenceWatch l(immediate);
+    l.observe(t(nan), t(1.0f), 4);
+    l.observe(t(inf), t(1.0f), 5);
+    CHECK(l.check() == std::optional<std::string>("loss is nan at step 4"));
+  }
+}
+
+TEST_CASE("start-up errors are UserErrors") {
+  const fs::path dir = temp_dir("errors");
+  Capture sink;
+  RunSpec s = tiny_spec();
+  TrainOptions o = quiet(dir);
+  o.device = "tpu";
+  CHECK_THROWS_AS(train(s, o, sink), scalelab::UserError);
+  if (!torch::cuda::is_available()) {
+    o.device = "cuda:0";
+    CHECK_THROWS_AS(train(s, o, sink), scalelab::UserError);
+  }
+  o.device = "cpu";
+  s.data.path = (dir / "missing.txt").string();
+  CHECK_THROWS_AS(train(s, o, sink), scalelab::UserError);
+  s = tiny_spec();
+  s.schedule.kind = "step";
+  CHECK_THROWS_AS(train(s, o, sink), scalelab::UserError);
+  s = tiny_spec();
+  s.model.d_model = 30;  // not a multiple of n_head = 4
+  s.model.n_head = 4;
+  CHECK_THROWS_AS(train(s, o, sink), scalelab::UserError);
+  // Resuming with a different model is refused rather than silently restarted.
+  CHECK(train(tiny_spec(), [&] { auto x = quiet(dir / "r"); x.stop_after_steps = 2; return x; }(), sink).status == "stopped");
+  s = tiny_spec();
+  s.model.d_model = 64;
+  TrainOptions again = quiet(dir / "r");
+  again.resume = true;
+  CHECK_THROWS_AS(train(s, again, sink), scalelab::UserError);
+}

@@ -1,0 +1,142 @@
+#pragma once
+// The trainer's public face: a GPT described by plain structs, trained for a
+// token budget, reporting metrics through a sink. It knows nothing of TOML or
+// SQLite; sweep/ turns configs into a RunSpec, app/ wires the sink to the store.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace scalelab::trainer {
+
+struct ModelConfig {
+  int n_layer = 4;
+  int d_model = 128;
+  int n_head = 4;
+  int seq_len = 128;
+  int vocab = 256;
+  bool tie_embeddings = true;  // lm_head shares the token embedding
+  bool bias = true;            // biases in Linear and LayerNorm (GPT-2)
+  double dropout = 0.0;
+  std::string positions = "learned";  // learned absolute positions (GPT-2); the only kind
+};
+
+// Shape rule for a target parameter count: d_model = aspect_ratio * n_layer,
+// rounded to a multiple of head_dim; n_head = d_model / head_dim.
+struct ShapeRule {
+  double aspect_ratio = 32;
+  int head_dim = 32;
+  int min_layers = 1;
+};
+
+struct ParamCounts {
+  std::int64_t total = 0;          // every trainable scalar (= sum of numel)
+  std::int64_t embedding = 0;      // token + position embeddings (+ untied head)
+  std::int64_t non_embedding = 0;  // total - embedding (Kaplan's N)
+};
+
+// FLOP conventions per trained token (forward + backward):
+//   "6N+attn": 6 * (N_non_embedding + vocab*d_model) + 12 * n_layer * seq_len * d_model
+//              -- every matmul weight including the logit head, plus the attention
+//              score/value matmuls (PaLM appendix B; nanoGPT's estimate_mfu).
+//   "6N":      6 * N, N by the param convention ("total" or "non_embedding").
+std::string canonical_flop_convention(const std::string& name);  // throws UserError
+double flops_per_token(const ModelConfig& m, const std::string& flop_convention,
+                       const std::string& param_convention = "non_embedding");
+
+ParamCounts count_params(const ModelConfig& m);
+ModelConfig shape_for_params(double target_non_embedding_params, const ShapeRule& rule,
+                             const ModelConfig& base);
+std::string shape_name(const ModelConfig& m);  // "L4-D128-H4-T128"
+
+struct DataConfig {
+  std::string kind = "text";  // "text": UTF-8 file, byte tokens | "tokens": dir with train.bin/val.bin (uint16)
+  std::string path;           // file (text) or directory (tokens)
+  double val_fraction = 0.01; // text only: the last fraction of the file is validation
+};
+
+struct OptimConfig {
+  double lr = 1e-3;
+  double beta1 = 0.9, beta2 = 0.95;
+  double eps = 1e-8;
+  double weight_decay = 0.1;  // matrices only; biases, LayerNorms, embeddings excluded
+  double grad_clip = 1.0;     // <= 0 disables
+};
+
+struct ScheduleConfig {
+  std::string kind = "cosine";  // "cosine" | "wsd" | "constant"
+  double warmup_fraction = 0.02;  // of total steps
+  std::int64_t warmup_steps = -1; // overrides the fraction when >= 0
+  double min_lr_ratio = 0.1;      // cosine decays to lr*min_lr_ratio at the last step
+  double decay_fraction = 0.2;    // wsd: final fraction of steps spent cooling down to min
+};
+
+struct RunSpec {
+  ModelConfig model;
+  DataConfig data;
+  OptimConfig optim;
+  ScheduleConfig schedule;
+  double tokens = 1e6;          // training budget D; steps = round(tokens / batch_tokens)
+  std::int64_t batch_tokens = 4096;  // per optimizer step
+  int micro_batch = 16;         // sequences per forward pass; accumulation fills batch_tokens
+  std::uint64_t seed = 1;
+  int eval_every = 100;         // steps between validation evaluations (and at the end)
+  int eval_batches = 8;         // fixed held-out batches per evaluation
+  int log_every = 10;           // steps between train-loss metric rows
+  int checkpoint_every = 500;   // steps between checkpoints (and at the end)
+  std::string flop_convention = "6N+attn";
+  std::string param_convention = "non_embedding";
+};
+
+std::int64_t total_steps(const RunSpec& s);  // round(tokens / batch_tokens), >= 1
+double lr_at(const OptimConfig& o, const ScheduleConfig& s, std::int64_t step, std::int64_t total_steps);
+
+struct MetricRow {
+  std::int64_t step = 0;
+  double tokens = 0, flops = 0;
+  std::string split;  // "train" | "val"
+  double loss = 0, lr = 0, grad_norm = 0, wall_s = 0;
+};
+
+// Receives metrics; the trainer calls flush() before every checkpoint so a
+// crash never loses a row that the checkpoint already covers.
+class MetricSink {
+ public:
+  virtual ~MetricSink() = default;
+  virtual void log(const MetricRow& row) = 0;
+  virtual void flush() = 0;
+  virtual void heartbeat(std::int64_t step, double tokens, double tokens_per_s) {}
+};
+
+enum class Progress { Line, Quiet, Json };
+
+struct TrainOptions {
+  std::string run_dir;          // checkpoints live here (created if missing)
+  bool resume = false;          // continue from run_dir/checkpoint.pt if present
+  std::string device = "cpu";   // "cpu" | "cuda" | "cuda:i"
+  int threads = 1;              // CPU intra-op threads, set explicitly
+  Progress progress = Progress::Line;
+  std::int64_t stop_after_steps = -1;  // stop (checkpointed, status "stopped") once step reaches this
+  const std::atomic<bool>* stop = nullptr;  // set by a signal handler: checkpoint and return
+};
+
+struct TrainResult {
+  std::string status;  // "done" | "diverged" | "stopped"
+  std::string error;   // e.g. "loss is nan at step 123"
+  std::int64_t steps = 0;
+  double tokens = 0;
+  std::optional<double> final_train_loss, final_val_loss;
+  double tokens_per_s = 0;
+  double wall_s = 0;
+};
+
+// Trains one run. Throws UserError for bad data or config detected at start-up
+// (missing file, corpus shorter than one sequence, bad device).
+TrainResult train(const RunSpec& spec, const TrainOptions& opt, MetricSink& sink);
+
+// Entropy of the byte unigram distribution of a text file, nats per byte.
+double unigram_entropy_nats(const std::string& text_path);
+
+}  // namespace scalelab::trainer
