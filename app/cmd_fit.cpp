@@ -210,7 +210,9 @@ void run_forecast(const ForecastArgs& a) {
                      : x.hi - x.lo <= 1e-12 * std::fabs(x.value) ? "(fixed)"
                                                                  : show(x, x.lo) + " .. " + show(x, x.hi);
     if (x.undefined) iv += fmt::format(" ({} draws undefined)", x.undefined);
-    t.add({x.name, show(x, x.value), iv, x.unit});
+    // Durations, sizes and hours carry their unit in the value ("29.3 days", "44.7GB").
+    const bool unit_in_value = x.unit == "s" || x.unit == "bytes" || x.unit == "h" || x.unit == "%";
+    t.add({x.name, show(x, x.value), iv, unit_in_value ? "" : x.unit});
   }
   fmt::print("{}", t.render());
   fmt::print("assumptions: C = 6ND; {} at {} TFLOP/s dense bf16, {} GB; MFU {:.2f}; {} bytes/param for weights, "
