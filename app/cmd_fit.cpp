@@ -151,7 +151,9 @@ void run_forecast(const ForecastArgs& a) {
   auto st = store::Store::open(a.db);
   std::optional<store::Fit> row;
   if (a.fit == "latest") {
-    row = st->latest_fit();
+    // The newest loss law: `scalelab emergence` records share the table but forecast nothing.
+    for (auto& f : st->fits())
+      if (f.law != "emergence" && (!row || f.id > row->id)) row = f;
     if (!row) user_error("{}: no fits yet; run `scalelab fit` first", a.db);
   } else {
     char* end = nullptr;

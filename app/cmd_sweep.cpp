@@ -10,16 +10,19 @@
 #include <cmath>
 #include <csignal>
 #include <filesystem>
+#include <map>
 #include <sstream>
 #include <thread>
 
 #include "app/commands.h"
 #include "common/error.h"
 #include "common/table.h"
+#include "store/cluster.h"
 #include "store/store.h"
 #include "sweep/calibrate.h"
 #include "sweep/launch.h"
 #include "sweep/plan.h"
+#include "sweep/slurm.h"
 #include "sweep/status.h"
 #include "sweep/sweep_config.h"
 
@@ -179,6 +182,12 @@ struct SweepArgs {
   std::string target, db, devices, runs_dir;
   int jobs = 0, threads = 0, runs_per_device = 0, retries = -1;
   bool quiet = false;
+  // --backend slurm (docs/cluster.md)
+  std::string backend = "local", partition, time;
+  std::vector<std::string> sbatch_args;
+  int gpus_per_run = 0, max_parallel = 0;
+  long signal_before = 0;
+  bool no_wait = false;
 };
 
 std::string self_exe() {
@@ -186,6 +195,52 @@ std::string self_exe() {
   auto p = fs::read_symlink("/proc/self/exe", ec);
   if (ec) throw std::runtime_error("cannot find the scalelab binary (/proc/self/exe): " + ec.message());
   return p.string();
+}
+
+// Submits to SLURM and, unless --no-wait, follows the jobs until the sweep settles.
+void run_sweep_slurm(const SweepArgs& a, store::Store& st, const std::string& id, const sweep::PoolOptions& pool,
+                     int config_threads) {
+  sweep::slurm::Options o;
+  o.db = pool.db;
+  o.runs_dir = pool.runs_dir;
+  o.exe = pool.exe;
+  o.partition = a.partition;
+  o.time = a.time;
+  o.sbatch_args = a.sbatch_args;
+  o.gpus_per_run = a.gpus_per_run;
+  o.threads = a.threads > 0 ? a.threads : config_threads > 0 ? config_threads : 2;
+  o.max_parallel = a.max_parallel;
+  o.retries = pool.retries;
+  o.signal_before_s = a.signal_before;
+  o.wait = !a.no_wait;
+  auto sw = st.sweep(id);
+  fmt::print("slurm: {} thread(s){} per run; scripts and logs in {}/slurm/, worker logs in {}/<run id>/worker.log\n",
+             o.threads, o.gpus_per_run > 0 ? fmt::format(", {} GPU(s)", o.gpus_per_run) : "", o.runs_dir, o.runs_dir);
+  std::fflush(stdout);
+  auto out = [&](const std::string& line) {
+    if (!a.quiet || line.find("FAILED") != std::string::npos || line.find("DIVERGED") != std::string::npos) {
+      fmt::print("{}\n", line);
+      std::fflush(stdout);
+    }
+  };
+  auto res = sweep::slurm::run(st, *sw, o, out);
+  auto status = sweep::sweep_status(st, *sw);
+  if (!o.wait) {
+    fmt::print("submitted; `scalelab status {}` follows the jobs, `scalelab cancel {}` cancels them\n", sw->name,
+               sw->name);
+    return;
+  }
+  for (auto& line : sweep::render_status(status)) fmt::print("{}\n", line);
+  if (res.interrupted) {
+    fmt::print("detached: the jobs keep running; `scalelab status {}` follows them, `scalelab sweep {} --backend "
+               "slurm` resumes watching\n",
+               sw->name, sw->name);
+    throw ExitStatus{130};
+  }
+  if (status.failed > 0) {
+    fmt::print("{} run(s) failed; see their logs above, then `scalelab retry {} --failed`\n", status.failed, sw->name);
+    throw ExitStatus{1};
+  }
 }
 
 void run_sweep_cmd(SweepArgs& a) {
@@ -216,6 +271,13 @@ void run_sweep_cmd(SweepArgs& a) {
   for (auto& w : sweep::resolve_pool(pool, cores())) to_stderr("warning: " + w);
   if (!is_file && a.target.find(".toml") != std::string::npos)
     user_error("{}: no such file; expected a sweep config (or the name or id of a registered sweep)", a.target);
+  const bool slurm = a.backend == "slurm";
+  if (slurm) {
+    if (!a.time.empty() && sweep::slurm::parse_time_limit(a.time) <= 0)
+      user_error("--time: expected a SLURM time limit such as 02:00:00, 90 (minutes) or 1-00:00:00, got '{}'", a.time);
+    if (!sweep::slurm::available())
+      user_error("--backend slurm: sbatch is not on PATH; run this on a SLURM login node");
+  }
 
   auto st = store::Store::open(a.db);
   std::string id;
@@ -239,6 +301,10 @@ void run_sweep_cmd(SweepArgs& a) {
                                                                    : (fs::path(a.db).parent_path() / "runs").string();
   pool.runs_dir = fs::absolute(runs_dir).lexically_normal().string();
   pool.exe = self_exe();
+  if (slurm) {
+    run_sweep_slurm(a, *st, id, pool, sc ? sc->execution.threads_per_job : 0);
+    return;
+  }
   pool.tty = !a.quiet && isatty(STDOUT_FILENO) == 1;
   fmt::print("{} job(s) x {} thread(s) on {}; worker logs in {}/<run id>/worker.log\n", pool.jobs,
              pool.threads_per_job, fmt::join(pool.devices, ","), pool.runs_dir);
@@ -275,9 +341,33 @@ struct StatusArgs {
   double interval = 2;
 };
 
-json status_json(const sweep::SweepStatus& s) {
+// The SLURM job of every run that has one: run id -> job.
+std::map<std::string, store::ClusterJob> jobs_by_run(const store::Store& st, const std::string& sweep_id) {
+  std::map<std::string, store::ClusterJob> m;
+  for (auto& j : store::cluster_jobs(st, sweep_id, false)) m[j.run_id] = j;
+  return m;
+}
+
+// Lines for the runs whose jobs are still pending or running on the cluster.
+std::vector<std::string> slurm_lines(const sweep::SweepStatus& s, const std::map<std::string, store::ClusterJob>& jobs) {
+  std::vector<std::string> out;
+  int live = 0;
+  for (auto& r : s.runs) {
+    auto it = jobs.find(r.id);
+    if (it == jobs.end() || it->second.settled) continue;
+    if (++live <= 20)
+      out.push_back(fmt::format("  slurm job {:<12} {:<10} {} ({})", it->second.job_id, it->second.state, r.name,
+                                r.id.substr(0, 12)));
+  }
+  if (live > 20) out.push_back(fmt::format("  ... {} more slurm job(s)", live - 20));
+  if (live > 0) out.insert(out.begin(), fmt::format("slurm: {} job(s) pending or running", live));
+  return out;
+}
+
+json status_json(const sweep::SweepStatus& s, const std::map<std::string, store::ClusterJob>& jobs = {}) {
   json runs = json::array();
   for (auto& r : s.runs) {
+    auto job = jobs.find(r.id);
     auto live = s.live_loss.find(r.id);
     runs.push_back({{"id", r.id},
                     {"name", r.name},
@@ -298,7 +388,12 @@ json status_json(const sweep::SweepStatus& s) {
                     {"failures", r.failures},
                     {"error", r.error.empty() ? json() : json(r.error)},
                     {"log", r.log_path.empty() ? json() : json(r.log_path)},
-                    {"worker", r.lease ? json({{"owner", r.lease->owner}, {"pid", r.lease->worker_pid}}) : json()}});
+                    {"worker", r.lease ? json({{"owner", r.lease->owner}, {"pid", r.lease->worker_pid}}) : json()},
+                    {"slurm", job == jobs.end() ? json()
+                                                : json({{"job_id", job->second.job_id},
+                                                        {"state", job->second.state},
+                                                        {"settled", job->second.settled},
+                                                        {"script", job->second.script}})}});
   }
   return {{"id", s.sweep.id},
           {"name", s.sweep.name},
@@ -345,13 +440,18 @@ void run_status(const StatusArgs& a) {
   for (;;) {
     std::vector<sweep::SweepStatus> all;
     bool settled = true;
+    std::vector<std::map<std::string, store::ClusterJob>> jobs;
     for (auto& sw : sweeps) {
+      // Cluster tasks write result shards; status copies them in and settles finished jobs.
+      if (!store::cluster_jobs(*st, sw.id, true).empty() && sweep::slurm::available())
+        sweep::slurm::sync(*st, sw.id, [](const std::string&) {});
       all.push_back(sweep::sweep_status(*st, sw));
+      jobs.push_back(jobs_by_run(*st, sw.id));
       settled = settled && all.back().settled();
     }
     if (a.json) {
       json arr = json::array();
-      for (auto& s : all) arr.push_back(status_json(s));
+      for (std::size_t i = 0; i < all.size(); ++i) arr.push_back(status_json(all[i], jobs[i]));
       fmt::print("{}\n", a.watch ? arr.dump() : arr.dump(2));
     } else if (a.watch && !tty) {
       // Plain lines for logs and pipes: one per sweep, only when something changed.
@@ -361,9 +461,12 @@ void run_status(const StatusArgs& a) {
       last_plain = text;
     } else {
       std::string text = a.watch ? "\x1b[H\x1b[2J" : "";
-      for (auto& s : all) {
+      for (std::size_t i = 0; i < all.size(); ++i) {
+        auto& s = all[i];
         auto lines = a.sweep.empty() && all.size() > 1 && !a.watch ? std::vector<std::string>{sweep::status_line(s)}
                                                                    : sweep::render_status(s);
+        if (!(a.sweep.empty() && all.size() > 1 && !a.watch))
+          for (auto& l : slurm_lines(s, jobs[i])) lines.push_back(l);
         for (auto& l : lines) text += l + "\n";
       }
       fmt::print("{}", text);
@@ -394,6 +497,11 @@ void run_cancel(const SweepRef& a) {
   auto st = store::Store::open(a.db);
   auto sw = find_sweep(*st, a);
   auto res = st->cancel_sweep(sw.id);
+  int jobs = 0;
+  if (!store::cluster_jobs(*st, sw.id, true).empty()) {
+    if (!sweep::slurm::available()) user_error("sweep {} has SLURM jobs, but scancel is not on PATH", sw.name);
+    jobs = sweep::slurm::cancel(*st, sw.id);
+  }
   // Workers on this host stop at once; elsewhere their orchestrator sees the request within a second.
   const auto host = sweep::host_name();
   int signalled = 0;
@@ -402,6 +510,7 @@ void run_cancel(const SweepRef& a) {
       ++signalled;
   fmt::print("sweep {}: {} pending run(s) cancelled; {} running run(s) asked to stop at a checkpoint\n", sw.name,
              res.cancelled, res.requested);
+  if (jobs > 0) fmt::print("scancel: {} slurm job(s) cancelled; their runs are marked cancelled\n", jobs);
   if (res.cancelled + res.requested > 0) fmt::print("`scalelab retry {}` requeues them\n", sw.name);
 }
 
@@ -443,6 +552,21 @@ void add_sweep_commands(CLI::App& root) {
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--runs-dir", a.runs_dir, "Checkpoints and worker logs (default: runs/ next to the database)");
     cmd->add_flag("--quiet", a.quiet, "Print only failures and the final summary");
+    cmd->add_option("--backend", a.backend, "local (a pool of workers here) or slurm (job arrays; docs/cluster.md)")
+        ->check(CLI::IsMember({"local", "slurm"}));
+    cmd->add_option("--partition", a.partition, "slurm: the partition to submit to");
+    cmd->add_option("--gpus-per-run", a.gpus_per_run, "slurm: GPUs per run (--gres=gpu:K; the run trains on cuda)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--time", a.time, "slurm: time limit per job, e.g. 02:00:00; runs checkpoint before it");
+    cmd->add_option("--max-parallel", a.max_parallel, "slurm: at most this many tasks of an array at once (%N)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--sbatch-arg", a.sbatch_args, "slurm: an extra sbatch option, passed as is (repeatable)")
+        ->allow_extra_args(false);
+    cmd->add_option("--signal-before", a.signal_before,
+                    "slurm: seconds before the time limit SLURM signals a run to checkpoint (default 300, at most "
+                    "half the limit); SLURM may send it up to a minute early")
+        ->check(CLI::PositiveNumber);
+    cmd->add_flag("--no-wait,--detach", a.no_wait, "slurm: submit and return instead of following the jobs");
     cmd->callback([] { run_sweep_cmd(a); });
   }
   {

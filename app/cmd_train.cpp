@@ -6,7 +6,9 @@
 #include <atomic>
 #include <csignal>
 #include <filesystem>
+#include <map>
 #include <regex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -43,7 +45,7 @@ void install_stop_handlers() {
 }
 
 struct TrainArgs {
-  std::string config, run, db, runs_dir, device = "cpu";
+  std::string config, run, db, runs_dir, shard, device = "cpu";
   int threads = 0;
   bool resume = false, restart = false, quiet = false, json = false;
   std::int64_t stop_after = -1;
@@ -58,6 +60,11 @@ void print_summary(const TrainArgs& a, const store::Run& r, const trainer::Train
                         {"final_train_loss", res.final_train_loss ? nlohmann::json(*res.final_train_loss) : nullptr},
                         {"final_val_loss", res.final_val_loss ? nlohmann::json(*res.final_val_loss) : nullptr},
                         {"error", res.error}};
+    if (!res.final_evals.empty()) {
+      nlohmann::json ev = nlohmann::json::object();
+      for (auto& e : res.final_evals) ev[e.task][e.metric] = {{"value", e.value}, {"n", e.n}};
+      j["evals"] = ev;
+    }
     fmt::print("{}\n", j.dump());
     return;
   }
@@ -67,6 +74,21 @@ void print_summary(const TrainArgs& a, const store::Run& r, const trainer::Train
              res.status, res.steps, si(res.tokens), duration(res.wall_s), si(res.tokens_per_s),
              fmt_loss(res.final_val_loss), bpb, fmt_loss(res.final_train_loss));
   if (!res.error.empty()) fmt::print("  {}\n", res.error);
+  // The final task metrics, test set first; every metric is in the evals table.
+  std::map<std::string, std::vector<const trainer::EvalRow*>> by_task;
+  for (auto& e : res.final_evals) by_task[e.task].push_back(&e);
+  for (auto& [task, rows] : by_task) {
+    std::string line;
+    std::int64_t n = 0;
+    for (auto* e : rows) {
+      static const std::set<std::string> shown{"exact_match", "token_acc", "token_logprob", "seq_logprob",
+                                               "edit_distance", "segment_loss", "chance_loss"};
+      if (!shown.count(e->metric)) continue;
+      line += fmt::format("{}{} {:.4g}", line.empty() ? "" : ", ", e->metric, e->value);
+      n = e->n;
+    }
+    fmt::print("  {} ({} items) at step {}: {}\n", task, n, rows.front()->step, line);
+  }
 }
 
 // Decides whether an existing run may start, continue, or is already settled.
@@ -90,6 +112,7 @@ bool admit_existing(const TrainArgs& a, const store::Run& r, const fs::path& ckp
 
 void run_train(TrainArgs& a) {
   if (a.config.empty() == a.run.empty()) user_error("train: give exactly one of CONFIG or --run ID");
+  if (!a.shard.empty() && a.run.empty()) user_error("train: --shard needs --run ID");
   static const std::regex device_re("cpu|cuda(:[0-9]+)?");
   if (!std::regex_match(a.device, device_re))
     user_error("--device: expected cpu, cuda or cuda:N, got '{}'", a.device);
@@ -101,10 +124,17 @@ void run_train(TrainArgs& a) {
     rc = sweep::load_run_config(a.config);
     st = store::Store::open(a.db);
   } else {
-    st = store::Store::open(a.db);
+    // A cluster task writes only its run's result shard, never the main
+    // database (store/cluster.h: SQLite WAL is unsafe across hosts on NFS).
+    if (!a.shard.empty()) {
+      if (!std::filesystem::exists(a.shard)) user_error("--shard {}: no such file; the orchestrator creates it", a.shard);
+      st = store::Store::open(a.shard, store::Store::Journal::Delete);
+    } else {
+      st = store::Store::open(a.db);
+    }
     existing = st->run(a.run);
-    if (!existing) user_error("{}: no run '{}'; see `scalelab runs --db {}`", a.db, a.run, a.db);
-    rc = sweep::parse_run_config(existing->config_toml, fmt::format("{}: run {}", a.db, existing->id));
+    if (!existing) user_error("{}: no run '{}'; see `scalelab runs --db {}`", st->path(), a.run, st->path());
+    rc = sweep::parse_run_config(existing->config_toml, fmt::format("{}: run {}", st->path(), existing->id));
   }
   auto record = sweep::run_record(rc);
   if (!existing) existing = st->run(record.id);
@@ -166,6 +196,8 @@ void add_train_command(CLI::App& root) {
   cmd->add_option("--run", a.run, "Train a run already in the store, by id or unique prefix");
   add_db_option(cmd, a.db);
   cmd->add_option("--runs-dir", a.runs_dir, "Where checkpoints go (default: runs/ next to the database)");
+  cmd->add_option("--shard", a.shard, "With --run: read the run from, and write its results to, this result shard "
+                                      "instead of the database (cluster tasks; docs/cluster.md)");
   cmd->add_flag("--resume", a.resume, "Continue from the run's last checkpoint");
   cmd->add_flag("--restart", a.restart, "Discard the run's checkpoint and train it from step 0");
   cmd->add_option("--device", a.device, "cpu, cuda or cuda:N");

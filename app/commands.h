@@ -19,5 +19,6 @@ void add_runs_commands(CLI::App& root);  // runs, curves
 void add_fit_commands(CLI::App& root);   // fit, forecast
 void add_sweep_commands(CLI::App& root);  // plan, sweep, status, cancel, retry
 void add_report_commands(CLI::App& root);  // report, export
+void add_emergence_command(CLI::App& root);
 
 }  // namespace scalelab::app

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   app::add_fit_commands(root);
   app::add_sweep_commands(root);
   app::add_report_commands(root);
+  app::add_emergence_command(root);
   try {
     root.parse(argc, argv);
   } catch (const CLI::Success& e) {

@@ -16,8 +16,17 @@ void StoreSink::log(const trainer::MetricRow& row) {
   if (buf_.size() >= 256 || std::chrono::steady_clock::now() - last_flush_ > std::chrono::seconds(5)) flush();
 }
 
+void StoreSink::log_eval(const trainer::EvalRow& row) {
+  // Buffered until the next flush: a task evaluation is dozens of rows at one step.
+  evals_.push_back({run_id_, row.step, row.task, row.metric, row.value, row.n});
+}
+
 void StoreSink::flush() {
   last_flush_ = std::chrono::steady_clock::now();
+  if (!evals_.empty()) {
+    st_.write_evals(evals_);
+    evals_.clear();
+  }
   if (buf_.empty()) return;
   st_.write_metrics(buf_);
   buf_.clear();

@@ -18,11 +18,13 @@ class StoreSink : public trainer::MetricSink {
   void log(const trainer::MetricRow& row) override;
   void flush() override;
   void heartbeat(std::int64_t step, double tokens, double tokens_per_s) override;
+  void log_eval(const trainer::EvalRow& row) override;
 
  private:
   store::Store& st_;
   std::string run_id_;
   std::vector<store::Metric> buf_;
+  std::vector<store::Eval> evals_;
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };
 

@@ -40,7 +40,7 @@ TEST_CASE("export writes every row, as CSV and as JSON") {
   CHECK(runs.find("\"a, \"\"quoted\"\" sweep/") != std::string::npos);
   auto metrics = slurp(dir.file("out/metrics.csv"));
   CHECK(count(metrics, "\n") == 1 + made.metric_rows);  // nothing downsampled
-  CHECK(count(slurp(dir.file("out/evals.csv")), "\n") == 1 + 8 * 4);
+  CHECK(count(slurp(dir.file("out/evals.csv")), "\n") == 1 + 8 * 5);
   auto params = slurp(dir.file("out/fit_params.csv"));
   CHECK(params.find(",params,a,") != std::string::npos);
   CHECK(params.find(",derived,") != std::string::npos);

@@ -104,9 +104,11 @@ Made make_sweep(store::Store& st, const SweepSpec& s) {
       const int n = 1000;
       std::binomial_distribution<int> correct(n, std::pow(p_token, 4));
       const double em = correct(rng) / double(n);
+      // Metric names as the evals contract has them (docs/emergence-analysis.md).
       st.write_evals({{p.run.id, steps, "addition", "exact_match", em, n},
-                      {p.run.id, steps, "addition", "logprob_per_token", std::log(p_token) + 0.01 * gauss(rng), n},
+                      {p.run.id, steps, "addition", "token_logprob", std::log(p_token) + 0.01 * gauss(rng), n},
                       {p.run.id, steps, "addition", "edit_distance", 4 * (1 - p_token), n},
+                      {p.run.id, steps, "addition", "answer_len", 4, n},
                       {p.run.id, steps / 2, "addition", "exact_match", em / 2, n}});
     }
   }

@@ -22,7 +22,7 @@ struct SweepSpec {
   std::uint64_t seed = 7;
   // E, A, B, alpha, beta: Besiroglu et al. 2024's refit of Chinchilla's data.
   std::vector<double> law = {1.82, 482.0, 2085.0, 0.348, 0.366};
-  bool evals = false;   // an "addition" task: exact_match, logprob_per_token, edit_distance
+  bool evals = false;   // an "addition" task: exact_match, token_logprob, edit_distance, answer_len
   int pending = 0;      // extra runs left pending (no curve, no final loss)
 };
 

@@ -170,6 +170,17 @@ ReportData load_report_data(const store::Store& st, const std::string& sweep) {
   std::sort(all_fits.begin(), all_fits.end(), [](auto& a, auto& b) { return a.id > b.id; });
   for (auto& row : all_fits) {
     if (d.sweep && row.source != sweep_id) continue;
+    if (row.law == "emergence") {  // not a loss law: the emergence figures read these
+      try {
+        auto rec = fit::from_store(row);
+        bool newer = false;
+        for (auto& e : d.emergence) newer |= e.value("approach", "") == row.approach;
+        if (!newer) d.emergence.push_back(std::move(rec));
+      } catch (const UserError& e) {
+        d.notes.push_back(e.what());
+      }
+      continue;
+    }
     FitView f;
     try {
       f.rec = fit::from_store(row);
@@ -319,9 +330,11 @@ std::vector<TaskEvals> load_evals(const store::Store& st, const std::vector<stor
     std::map<std::string, std::int64_t> last;
     for (auto& e : es) last[e.task] = std::max(last[e.task], e.step);
     for (auto& e : es) {
-      if (e.step != last[e.task] || !std::isfinite(e.value)) continue;
+      if (!std::isfinite(e.value)) continue;
       auto& t = tasks[e.task];
       t.task = e.task;
+      t.history.push_back({r.id, static_cast<double>(r.params_total), e.step, e.n, e.metric, e.value});
+      if (e.step != last[e.task]) continue;
       t.final.push_back({r.id, static_cast<double>(r.params_total), e.step, e.n, e.metric, e.value});
     }
   }

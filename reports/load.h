@@ -45,6 +45,7 @@ struct ReportData {
   std::vector<fit::Point> points;     // finished runs under the primary fit's conventions (total N, 6ND without one)
   std::string n_label = "parameters N";  // what N means in `points`
   std::vector<std::string> notes;     // honest remarks: stale fits, unavailable data
+  std::vector<json> emergence;        // `scalelab emergence` records, newest per task:metric:x (not in `fits`)
   int finished = 0;                   // runs with status done
 };
 
@@ -82,6 +83,7 @@ struct EvalPoint {
 struct TaskEvals {
   std::string task;
   std::vector<EvalPoint> final;  // each run's last evaluated step of this task, every metric
+  std::vector<EvalPoint> history;  // every evaluated step: the emergence analysis and the figure over training
 };
 
 std::vector<TaskEvals> load_evals(const store::Store&, const std::vector<store::Run>&);

@@ -167,7 +167,8 @@ TEST_CASE("evals: each run's last step per task") {
   auto ev = load_evals(*st, d.runs);
   REQUIRE(ev.size() == 1);
   CHECK(ev[0].task == "addition");
-  // 4 runs x 3 metrics at the last step; the earlier exact_match rows are not used.
-  CHECK(ev[0].final.size() == 12);
+  // 4 runs x 4 metrics at the last step; the earlier exact_match rows are only in the history.
+  CHECK(ev[0].final.size() == 16);
   for (auto& e : ev[0].final) CHECK(e.step == 30);
+  CHECK(ev[0].history.size() == 20);
 }

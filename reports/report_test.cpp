@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "fit/analysis.h"
+#include "fit/emergence.h"
 #include "reports/fixture.h"
 #include "reports/png_check.h"
 #include "reports/test_util.h"
@@ -97,6 +98,48 @@ TEST_CASE("a report of a fitted sweep has every figure, in every format, and a p
   CHECK(alloc.find("# [band 0]") != std::string::npos);
   auto front = slurp(out.file("report/figures/frontier.dat"));
   CHECK(front.find("# [holdout]") != std::string::npos);
+}
+
+TEST_CASE("the emergence figure: fitted sigmoid, threshold band, prediction; a stored emergence fit is used") {
+  TempDir dir;
+  auto st = store::Store::open(dir.file("e.db"));
+  fixture::SweepSpec s;
+  s.name = "emerge";
+  s.budgets = {1e15, 3e15, 1e16, 3e16, 1e17};
+  s.sizes = 5;
+  s.span = 100;
+  s.curve_rows = 5;
+  s.evals = true;
+  auto made = fixture::make_sweep(*st, s);
+  ReportOptions o;
+  o.out_dir = dir.file("r1");
+  o.formats = {"svg"};
+  auto r = write_report(*st, o);
+  auto dat = slurp(dir.file("r1/figures/emergence_addition.dat"));
+  CHECK(dat.find("# [sigmoid scale]") != std::string::npos);
+  CHECK(dat.find("# [prediction]") != std::string::npos);
+  CHECK(dat.find("# [trend]") != std::string::npos);
+  auto html = slurp(r.index);
+  // The fixture plants exact match = p^4 with p a sigmoid in log N: a transition, explained by the token trend.
+  CHECK(html.find("The fitted sigmoid puts the threshold at N =") != std::string::npos);
+  CHECK(dat.find("# [threshold band scale]") != std::string::npos);
+  CHECK(html.find("Mirage diagnostic: the jump is explained") != std::string::npos);
+  CHECK(html.find("computed for this report") != std::string::npos);
+  CHECK(r.fits == 0);
+
+  // A stored record (as `scalelab emergence` writes it) is drawn instead, and is not a loss law.
+  fit::emergence::Request q;
+  q.sweep_id = made.sweep_id, q.sweep_name = "emerge", q.task = "addition";
+  q.threshold.resamples = 20;
+  auto rec = fit::emergence::analyze(q, st->runs(made.sweep_id), [&](const std::string& id) { return st->evals(id); });
+  auto row = fit::to_store(rec);
+  row.created_at = store::now_iso8601();
+  st->add_fit(row);
+  o.out_dir = dir.file("r2");
+  auto r2 = write_report(*st, o);
+  CHECK(r2.fits == 0);
+  CHECK(slurp(r2.index).find("computed for this report") == std::string::npos);
+  CHECK(slurp(r2.index).find("The fitted sigmoid puts the threshold at N =") != std::string::npos);
 }
 
 TEST_CASE("the fitted law in a figure is the stored fit's law") {

@@ -137,7 +137,25 @@ CREATE TABLE throughput (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations{kV1, kV2};
+// Version 3: sweeps on a SLURM cluster (store/cluster.h, docs/cluster.md). One
+// row per run: the job that trains it now, or trained it last.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE cluster_jobs (
+  run_id          TEXT NOT NULL PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+  job_id          TEXT NOT NULL,
+  state           TEXT NOT NULL,
+  settled         INTEGER NOT NULL DEFAULT 0,
+  shard           TEXT NOT NULL,
+  script          TEXT NOT NULL,
+  retries         INTEGER NOT NULL,
+  steps_at_submit INTEGER NOT NULL DEFAULT 0,
+  submitted_at    TEXT NOT NULL,
+  updated_at      TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX cluster_jobs_unsettled ON cluster_jobs(settled, run_id);
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations{kV1, kV2, kV3};
 
 int application_id(sqlite3* db) {
   sql::Stmt st(db, "PRAGMA application_id");

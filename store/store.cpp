@@ -177,7 +177,7 @@ Store::Store(std::string path) : path_(std::move(path)) {}
 
 Store::~Store() { sqlite3_close_v2(db_); }
 
-std::unique_ptr<Store> Store::open(const std::string& path) {
+std::unique_ptr<Store> Store::open(const std::string& path, Journal journal) {
   std::unique_ptr<Store> s(new Store(path));
   const int rc = sqlite3_open_v2(path.c_str(), &s->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                                  nullptr);
@@ -190,12 +190,13 @@ std::unique_ptr<Store> Store::open(const std::string& path) {
   sqlite3_busy_timeout(db, sql::kBusyTimeoutMs);
   // WAL lets readers (`status`, reports) run beside one writer at a time. It is a
   // property of the file, but asking on every connection costs nothing.
+  const bool wal = journal == Journal::Wal;
   const std::string mode = sql::retry(db, [&] {
-    Stmt st(db, "PRAGMA journal_mode = WAL");
+    Stmt st(db, wal ? "PRAGMA journal_mode = WAL" : "PRAGMA journal_mode = DELETE");
     st.step();
     return st.col_text(0);
   });
-  if (mode != "wal" && mode != "memory")
+  if (wal && mode != "wal" && mode != "memory")
     user_error("{}: cannot use WAL journal mode (SQLite kept '{}'); put the database on a local "
                "filesystem",
                path, mode);
@@ -203,7 +204,8 @@ std::unique_ptr<Store> Store::open(const std::string& path) {
   // few commits but never corrupts the file, and the trainer checkpoints only after
   // flushing metrics, so a resumed run rewrites whatever was lost (writes are
   // idempotent).
-  sql::exec(db, "PRAGMA synchronous = NORMAL");
+  // Outside WAL, NORMAL can corrupt the file on a power loss: shards sync fully.
+  sql::exec(db, wal ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL");
   schema::migrate(db, path, schema::migrations());
   sql::exec(db, "PRAGMA foreign_keys = ON");
   return s;

@@ -114,8 +114,11 @@ struct CancelResult {
 class Store {
  public:
   // Opens or creates the database, applies pending migrations. Throws
-  // UserError naming the path when it cannot be opened.
-  static std::unique_ptr<Store> open(const std::string& path);
+  // UserError naming the path when it cannot be opened. Journal::Delete is for
+  // result shards (store/cluster.h): files on a shared filesystem, where WAL's
+  // shared-memory index does not work across hosts.
+  enum class Journal { Wal, Delete };
+  static std::unique_ptr<Store> open(const std::string& path, Journal journal = Journal::Wal);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;

@@ -42,7 +42,7 @@ std::string status_of(Store& s, const std::string& id) { return s.run(id)->statu
 TEST_CASE("registering a sweep twice adds nothing; an edit adds only new runs") {
   TempDir dir;
   auto s = Store::open(dir.file("s.db"));
-  CHECK(s->schema_version() == 2);
+  CHECK(s->schema_version() >= 2);
   auto runs = make_runs(5);
   CHECK(s->register_sweep(make_sweep("sw1"), runs) == 5);
   CHECK(s->register_sweep(make_sweep("sw1"), runs) == 0);
@@ -239,7 +239,7 @@ TEST_CASE("a version-1 database gains the sweep tables, with its sweeps' members
     sqlite3_close(db);
   }
   auto s = Store::open(path);
-  CHECK(s->schema_version() == 2);
+  CHECK(s->schema_version() == schema::latest());
   auto members = s->sweep_runs("sw");
   REQUIRE(members.size() == 2);
   CHECK(members[0].id == "r1");

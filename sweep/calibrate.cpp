@@ -73,8 +73,10 @@ std::string host_name() {
 
 std::string throughput_key(const trainer::RunSpec& s) {
   const auto& m = s.model;
-  return fmt::format("{}-V{}-mb{}-B{}{}{}", trainer::shape_name(m), m.vocab, s.micro_batch, s.batch_tokens,
-                     m.tie_embeddings ? "" : "-untied", m.bias ? "" : "-nobias");
+  // Attention-only blocks and answer-only logits (task data) change the cost of a step.
+  return fmt::format("{}-V{}-mb{}-B{}{}{}{}{}", trainer::shape_name(m), m.vocab, s.micro_batch, s.batch_tokens,
+                     m.tie_embeddings ? "" : "-untied", m.bias ? "" : "-nobias", m.mlp ? "" : "-attnonly",
+                     s.data.kind == "task" ? "-task-" + s.task.name : "");
 }
 
 double measure_throughput(const trainer::RunSpec& spec, const CalibrationOptions& opt) {
@@ -83,6 +85,7 @@ double measure_throughput(const trainer::RunSpec& spec, const CalibrationOptions
   s.tokens = static_cast<double>(s.batch_tokens) * 1e6;
   s.log_every = 1;
   s.eval_every = INT_MAX / 2;
+  s.task_every = INT_MAX / 2;
   s.checkpoint_every = INT_MAX / 2;
   ScratchDir dir;
   std::atomic<bool> stop{false};

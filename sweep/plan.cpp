@@ -80,6 +80,7 @@ std::vector<Shape> isoflop_shapes(const SweepConfig& sc, double budget) {
 std::string run_name(const SweepConfig& sc, const trainer::RunSpec& s, double budget, bool many_d, bool many_lr,
                      bool many_seed) {
   std::string name = sc.name + "/" + trainer::shape_name(s.model);
+  if (sc.train_fraction.size() > 1) name += fmt::format("/frac{:.3g}", s.task.train_fraction);
   if (budget > 0) name += fmt::format("/C{:.3g}", budget);
   if (many_d) name += "/D" + si(s.tokens);
   if (many_lr) name += fmt::format("/lr{:.3g}", s.optim.lr);
@@ -92,16 +93,19 @@ class Builder {
   Builder(const SweepConfig& sc, Plan& plan) : sc_(sc), plan_(plan) {
     lrs_ = sc.lr.empty() ? std::vector<double>{sc.base.optim.lr} : sc.lr;
     seeds_ = sc.seed.empty() ? std::vector<std::uint64_t>{sc.base.seed} : sc.seed;
+    fractions_ = sc.train_fraction.empty() ? std::vector<double>{sc.base.task.train_fraction} : sc.train_fraction;
   }
 
   // One grid point (a shape and a D) for every lr and seed.
   void add(const trainer::ModelConfig& model, double tokens, double budget, bool many_d) {
     const auto batch = static_cast<double>(sc_.base.batch_tokens);
+    for (double fraction : fractions_)
     for (double lr : lrs_)
       for (auto seed : seeds_) {
         PlannedRun p;
         auto& s = p.config.spec;
         s = sc_.base;
+        s.task.train_fraction = fraction;
         s.model = model;
         s.optim.lr = lr;
         s.seed = seed;
@@ -166,6 +170,7 @@ class Builder {
   Plan& plan_;
   std::vector<double> lrs_;
   std::vector<std::uint64_t> seeds_;
+  std::vector<double> fractions_;
   std::set<std::string> seen_;
 };
 
@@ -213,7 +218,17 @@ Plan make_plan(const SweepConfig& sc) {
     }
   } else {
     std::vector<Shape> shapes;
-    if (sc.params.empty()) {
+    if (!sc.d_model.empty() || !sc.n_layer.empty()) {
+      const auto widths = sc.d_model.empty() ? std::vector<int>{sc.base.model.d_model} : sc.d_model;
+      const auto depths = sc.n_layer.empty() ? std::vector<int>{sc.base.model.n_layer} : sc.n_layer;
+      for (int layers : depths)
+        for (int d : widths) {
+          auto m = sc.base.model;
+          m.d_model = d;
+          m.n_layer = layers;
+          shapes.push_back({m, static_cast<double>(trainer::count_params(m).non_embedding)});
+        }
+    } else if (sc.params.empty()) {
       shapes.push_back({sc.base.model, static_cast<double>(trainer::count_params(sc.base.model).non_embedding)});
     } else {
       std::set<std::string> names;

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/hash.h"
+#include "sweep/task_config.h"
 #include "sweep/toml_reader.h"
 
 namespace scalelab::sweep {
@@ -21,8 +22,13 @@ void read_data(const TomlReader& r, const toml::table& root, RunSpec& s, bool ch
   auto* t = r.table(root, "data", "");
   if (!t) r.fail(nullptr, "data", "missing table; expected [data] with kind and path");
   r.only_keys(*t, "data", {"kind", "path", "val_fraction"});
-  s.data.kind = r.one_of(*t, "kind", "data", "text", {"text", "tokens"});
+  s.data.kind = r.one_of(*t, "kind", "data", "text", {"text", "tokens", "task"});
   auto path = r.string(*t, "path", "data");
+  if (s.data.kind == "task") {
+    // The task generates the data; canonical_toml writes path = "".
+    if (path && !path->empty()) r.fail(t->get("path"), "data.path", "not used with kind = \"task\"; remove it");
+    return;
+  }
   if (!path || path->empty())
     r.fail(t, "data.path", s.data.kind == "text" ? "missing; expected the path of a UTF-8 text file"
                                                   : "missing; expected a directory with train.bin and val.bin");
@@ -45,7 +51,7 @@ void read_model(const TomlReader& r, const toml::table& root, RunSpec& s) {
   auto* t = r.table(root, "model", "");
   if (!t) r.fail(nullptr, "model", "missing table; expected [model] with n_layer/d_model/n_head or params");
   r.only_keys(*t, "model", {"n_layer", "d_model", "n_head", "params", "aspect_ratio", "head_dim", "seq_len",
-                            "vocab", "tie_embeddings", "bias", "dropout"});
+                            "vocab", "tie_embeddings", "bias", "dropout", "mlp", "embedding_init_std"});
   auto& m = s.model;
   m.seq_len = static_cast<int>(r.positive_int(*t, "seq_len", "model", m.seq_len));
   m.vocab = static_cast<int>(r.positive_int(*t, "vocab", "model", s.data.kind == "text" ? 256 : 50304));
@@ -56,6 +62,10 @@ void read_model(const TomlReader& r, const toml::table& root, RunSpec& s) {
   m.tie_embeddings = r.boolean(*t, "tie_embeddings", "model").value_or(m.tie_embeddings);
   m.bias = r.boolean(*t, "bias", "model").value_or(m.bias);
   m.dropout = r.in_range(*t, "dropout", "model", m.dropout, 0.0, 0.9);
+  m.mlp = r.boolean(*t, "mlp", "model").value_or(m.mlp);
+  if (t->contains("embedding_init_std"))
+    m.embedding_init_std = r.in_range(*t, "embedding_init_std", "model", m.embedding_init_std, 1e-6, 10.0);
+  resolve_task_model([&](const toml::table&, std::string_view) { return r; }, t, s);
 
   bool explicit_shape = t->contains("n_layer") || t->contains("d_model") || t->contains("n_head");
   if (t->contains("params")) {
@@ -85,9 +95,11 @@ void read_train(const TomlReader& r, const toml::table& root, RunSpec& s) {
   if (!t) r.fail(nullptr, "train", "missing table; expected [train] with at least tokens");
   r.only_keys(*t, "train", {"tokens", "batch_tokens", "micro_batch", "lr", "beta1", "beta2", "eps", "weight_decay",
                             "grad_clip", "seed", "schedule", "warmup_fraction", "warmup_steps", "min_lr_ratio",
-                            "decay_fraction"});
-  if (!t->contains("tokens")) r.fail(t, "train.tokens", "missing; expected the training budget in tokens, e.g. 2e6");
-  s.tokens = r.positive(*t, "tokens", "train", 0);
+                            "decay_fraction", "embedding_weight_decay", "steps", "batch_items"});
+  read_task_train([&](const toml::table&, std::string_view) { return r; }, t, s);
+  if (!t->contains("tokens") && !t->contains("steps"))
+    r.fail(t, "train.tokens", "missing; expected the training budget in tokens, e.g. 2e6");
+  if (t->contains("tokens")) s.tokens = r.positive(*t, "tokens", "train", 0);
   s.batch_tokens = r.positive_int(*t, "batch_tokens", "train", s.batch_tokens);
   s.micro_batch = static_cast<int>(r.positive_int(*t, "micro_batch", "train", s.micro_batch));
   if (s.batch_tokens < s.model.seq_len)
@@ -106,6 +118,7 @@ void read_train(const TomlReader& r, const toml::table& root, RunSpec& s) {
   o.eps = r.positive(*t, "eps", "train", o.eps);
   o.weight_decay = r.in_range(*t, "weight_decay", "train", o.weight_decay, 0.0, 10.0);
   o.grad_clip = r.in_range(*t, "grad_clip", "train", o.grad_clip, 0.0, 1e6);
+  o.embedding_weight_decay = r.in_range(*t, "embedding_weight_decay", "train", o.embedding_weight_decay, 0.0, 10.0);
   auto seed = r.integer(*t, "seed", "train");
   if (seed && *seed < 0) r.fail(t->get("seed"), "train.seed", "expected a non-negative integer");
   s.seed = static_cast<std::uint64_t>(seed.value_or(static_cast<std::int64_t>(s.seed)));
@@ -122,7 +135,10 @@ void read_train(const TomlReader& r, const toml::table& root, RunSpec& s) {
 
 void read_eval(const TomlReader& r, const toml::table& root, RunSpec& s) {
   if (auto* t = r.table(root, "eval", "")) {
-    r.only_keys(*t, "eval", {"every", "batches", "log_every"});
+    r.only_keys(*t, "eval", {"every", "batches", "log_every", "task_every"});
+    if (t->contains("task_every") && s.task.name.empty())
+      r.fail(t->get("task_every"), "eval.task_every", "needs a [task] table naming the task to evaluate");
+    s.task_every = static_cast<int>(r.positive_int(*t, "task_every", "eval", s.task_every));
     s.eval_every = static_cast<int>(r.positive_int(*t, "every", "eval", s.eval_every));
     s.eval_batches = static_cast<int>(r.positive_int(*t, "batches", "eval", s.eval_batches));
     s.log_every = static_cast<int>(r.positive_int(*t, "log_every", "eval", s.log_every));
@@ -160,10 +176,11 @@ std::string toml_quote(const std::string& v) {
 RunConfig parse_run_config(std::string_view text, const std::string& source, bool check_data) {
   auto root = TomlReader::parse_text(text, source);
     TomlReader r(source);
-    r.only_keys(root, "", {"name", "data", "model", "train", "eval", "checkpoint", "flops"});
+    r.only_keys(root, "", {"name", "data", "model", "train", "eval", "checkpoint", "flops", "task"});
     RunConfig rc;
     rc.name = r.string(root, "name", "").value_or("");
     read_data(r, root, rc.spec, check_data);
+    read_task([&](const toml::table&, std::string_view) { return r; }, root, rc.spec);
     read_model(r, root, rc.spec);
     read_train(r, root, rc.spec);
     read_eval(r, root, rc.spec);
@@ -185,19 +202,19 @@ std::string canonical_toml(const RunConfig& rc) {
   return fmt::format(
       "[data]\nkind = \"{}\"\npath = {}\nval_fraction = {:.17g}\n\n"
       "[model]\nn_layer = {}\nd_model = {}\nn_head = {}\nseq_len = {}\nvocab = {}\n"
-      "tie_embeddings = {}\nbias = {}\ndropout = {:.17g}\n\n"
+      "tie_embeddings = {}\nbias = {}\ndropout = {:.17g}\n{}\n"
       "[train]\ntokens = {:.17g}\nbatch_tokens = {}\nmicro_batch = {}\nlr = {:.17g}\nbeta1 = {:.17g}\n"
       "beta2 = {:.17g}\neps = {:.17g}\nweight_decay = {:.17g}\ngrad_clip = {:.17g}\nseed = {}\n"
       "schedule = \"{}\"\nwarmup_fraction = {:.17g}\nwarmup_steps = {}\nmin_lr_ratio = {:.17g}\n"
-      "decay_fraction = {:.17g}\n\n"
-      "[eval]\nevery = {}\nbatches = {}\nlog_every = {}\n\n[checkpoint]\nevery = {}\n\n"
-      "[flops]\nconvention = \"{}\"\nparams = \"{}\"\n",
+      "decay_fraction = {:.17g}\n{}\n"
+      "[eval]\nevery = {}\nbatches = {}\nlog_every = {}\n{}\n[checkpoint]\nevery = {}\n\n"
+      "[flops]\nconvention = \"{}\"\nparams = \"{}\"\n{}",
       s.data.kind, toml_quote(s.data.path), s.data.val_fraction, m.n_layer, m.d_model, m.n_head,
-      m.seq_len, m.vocab, m.tie_embeddings, m.bias, m.dropout, s.tokens, s.batch_tokens, s.micro_batch,
+      m.seq_len, m.vocab, m.tie_embeddings, m.bias, m.dropout, task_model_toml(s), s.tokens, s.batch_tokens, s.micro_batch,
       s.optim.lr, s.optim.beta1, s.optim.beta2, s.optim.eps, s.optim.weight_decay, s.optim.grad_clip, s.seed,
       s.schedule.kind, s.schedule.warmup_fraction, s.schedule.warmup_steps, s.schedule.min_lr_ratio,
-      s.schedule.decay_fraction, s.eval_every, s.eval_batches, s.log_every, s.checkpoint_every,
-      s.flop_convention, s.param_convention);
+      s.schedule.decay_fraction, task_train_toml(s), s.eval_every, s.eval_batches, s.log_every, task_eval_toml(s),
+      s.checkpoint_every, s.flop_convention, s.param_convention, task_toml(s));
 }
 
 std::string run_id(const RunConfig& rc) { return hex64(fnv1a64(canonical_toml(rc))); }

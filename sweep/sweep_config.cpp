@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/hash.h"
+#include "sweep/task_config.h"
 #include "sweep/toml_reader.h"
 
 namespace scalelab::sweep {
@@ -22,16 +23,19 @@ namespace {
 // reported in the file that has it.
 void check_file_keys(const TomlReader& r, const toml::table& root) {
   r.only_keys(root, "", {"name", "extends", "mode", "data", "model", "train", "eval", "checkpoint", "flops", "axes",
-                         "isoflop", "filters", "execution"});
+                         "isoflop", "filters", "execution", "task"});
   if (auto* t = r.table(root, "data", "")) r.only_keys(*t, "data", {"kind", "path", "val_fraction"});
   if (auto* t = r.table(root, "model", ""))
     r.only_keys(*t, "model", {"n_layer", "d_model", "n_head", "params", "aspect_ratio", "head_dim", "seq_len", "vocab",
-                              "tie_embeddings", "bias", "dropout"});
+                              "tie_embeddings", "bias", "dropout", "mlp", "embedding_init_std"});
   if (auto* t = r.table(root, "train", ""))
     r.only_keys(*t, "train", {"tokens", "batch_tokens", "micro_batch", "lr", "beta1", "beta2", "eps", "weight_decay",
                               "grad_clip", "seed", "schedule", "warmup_fraction", "warmup_steps", "min_lr_ratio",
-                              "decay_fraction"});
-  if (auto* t = r.table(root, "eval", "")) r.only_keys(*t, "eval", {"every", "batches", "log_every"});
+                              "decay_fraction", "embedding_weight_decay", "steps", "batch_items"});
+  if (auto* t = r.table(root, "eval", "")) r.only_keys(*t, "eval", {"every", "batches", "log_every", "task_every"});
+  if (auto* t = r.table(root, "task", ""))
+    r.only_keys(*t, "task", {"name", "digits", "reverse", "alphabet", "segment", "length", "p", "op", "train_fraction",
+                             "subtasks", "bits", "k", "alpha", "test_items", "seed"});
   if (auto* t = r.table(root, "checkpoint", "")) r.only_keys(*t, "checkpoint", {"every"});
   if (auto* t = r.table(root, "flops", "")) r.only_keys(*t, "flops", {"convention", "params"});
   if (auto* t = r.table(root, "isoflop", ""))
@@ -43,7 +47,7 @@ void check_file_keys(const TomlReader& r, const toml::table& root) {
                                   "runs_dir"});
   auto* axes = r.table(root, "axes", "");
   if (!axes) return;
-  r.only_keys(*axes, "axes", {"params", "tokens", "compute", "lr", "seed"});
+  r.only_keys(*axes, "axes", {"params", "tokens", "compute", "lr", "seed", "d_model", "n_layer", "train_fraction"});
   // Log-ranges are small tables of their own.
   for (auto&& [k, v] : *axes) {
     auto* t = v.as_table();
@@ -146,8 +150,12 @@ class Layered {
 void read_data(const Layered& L, const toml::table& root, trainer::RunSpec& s, bool check_data) {
   auto* t = L.at(root, "data").table(root, "data", "");
   if (!t) L.fail(nullptr, "data", "missing table; expected [data] with kind and path");
-  s.data.kind = L.at(*t, "kind").one_of(*t, "kind", "data", "text", {"text", "tokens"});
+  s.data.kind = L.at(*t, "kind").one_of(*t, "kind", "data", "text", {"text", "tokens", "task"});
   auto path = L.at(*t, "path").string(*t, "path", "data");
+  if (s.data.kind == "task") {
+    if (path && !path->empty()) L.fail(t->get("path"), "data.path", "not used with kind = \"task\"; remove it");
+    return;
+  }
   if (!path || path->empty())
     L.fail(t, "data.path", s.data.kind == "text" ? "missing; expected the path of a UTF-8 text file"
                                                   : "missing; expected a directory with train.bin and val.bin");
@@ -180,12 +188,41 @@ void read_model(const Layered& L, const toml::table& root, SweepConfig& sc) {
   m.tie_embeddings = L.at(*t, "tie_embeddings").boolean(*t, "tie_embeddings", "model").value_or(m.tie_embeddings);
   m.bias = L.at(*t, "bias").boolean(*t, "bias", "model").value_or(m.bias);
   m.dropout = L.at(*t, "dropout").in_range(*t, "dropout", "model", m.dropout, 0.0, 0.9);
+  m.mlp = L.at(*t, "mlp").boolean(*t, "mlp", "model").value_or(m.mlp);
+  if (t->contains("embedding_init_std"))
+    m.embedding_init_std =
+        L.at(*t, "embedding_init_std").in_range(*t, "embedding_init_std", "model", m.embedding_init_std, 1e-6, 10.0);
+  resolve_task_model([&](const toml::table& tt, std::string_view k) { return L.at(tt, k); }, t, sc.base);
   auto& rule = sc.shape_rule;
   rule.aspect_ratio = L.at(*t, "aspect_ratio").positive(*t, "aspect_ratio", "model", rule.aspect_ratio);
   rule.head_dim = static_cast<int>(pos_int("head_dim", rule.head_dim));
 
   // With sizes from the axes, a shape in [model] would be silently overridden.
   auto* axes = root.get_as<toml::table>("axes");
+  const bool axis_d = axes && axes->contains("d_model"), axis_l = axes && axes->contains("n_layer");
+  if (axis_d || axis_l) {
+    // Width and/or depth axes: [model] fixes n_head and whichever of d_model and
+    // n_layer is not an axis.
+    for (auto k : {"params", "d_model", "n_layer"}) {
+      const bool conflict = std::string_view(k) == "params" || (std::string_view(k) == "d_model" ? axis_d : axis_l);
+      if (conflict && t->contains(k))
+        L.fail(t->get(k), join_key("model", k),
+               fmt::format("conflicts with axes.{}; the axis sets every run's shape", axis_d ? "d_model" : "n_layer"));
+    }
+    std::vector<const char*> need{"n_head"};
+    if (!axis_d) need.push_back("d_model");
+    if (!axis_l) need.push_back("n_layer");
+    for (auto k : need)
+      if (!t->contains(k)) L.fail(t, join_key("model", k), "missing; the shape axes need the rest of the shape fixed");
+    m.n_head = static_cast<int>(pos_int("n_head", 0));
+    if (!axis_d) m.d_model = static_cast<int>(pos_int("d_model", 0));
+    if (!axis_l) m.n_layer = static_cast<int>(pos_int("n_layer", 0));
+    if (!axis_d && m.d_model % m.n_head)
+      L.fail(t->get("n_head"), "model.n_head",
+             fmt::format("d_model ({}) must be divisible by n_head ({})", m.d_model, m.n_head));
+    sc.fixed_shape = true;
+    return;
+  }
   if (sc.mode == "isoflop" || (axes && axes->contains("params")))
     for (auto k : {"params", "n_layer", "d_model", "n_head"})
       if (t->contains(k))
@@ -219,6 +256,7 @@ void read_train(const Layered& L, const toml::table& root, trainer::RunSpec& s) 
     return L.at(*t, k).in_range(*t, k, "train", fb, lo, hi);
   };
   auto pos = [&](std::string_view k, double fb) { return L.at(*t, k).positive(*t, k, "train", fb); };
+  read_task_train([&](const toml::table& tt, std::string_view k) { return L.at(tt, k); }, t, s);
   if (t->contains("tokens")) s.tokens = pos("tokens", 0);
   s.batch_tokens = L.at(*t, "batch_tokens").positive_int(*t, "batch_tokens", "train", s.batch_tokens);
   s.micro_batch = static_cast<int>(L.at(*t, "micro_batch").positive_int(*t, "micro_batch", "train", s.micro_batch));
@@ -253,6 +291,9 @@ void read_eval(const Layered& L, const toml::table& root, trainer::RunSpec& s) {
     s.eval_every = pos("every", s.eval_every);
     s.eval_batches = pos("batches", s.eval_batches);
     s.log_every = pos("log_every", s.log_every);
+    if (t->contains("task_every") && s.task.name.empty())
+      L.fail(t->get("task_every"), "eval.task_every", "needs a [task] table naming the task to evaluate");
+    s.task_every = pos("task_every", s.task_every);
   }
   if (auto* t = L.at(root, "checkpoint").table(root, "checkpoint", ""))
     s.checkpoint_every = static_cast<int>(L.at(*t, "every").positive_int(*t, "every", "checkpoint", s.checkpoint_every));
@@ -307,6 +348,43 @@ void read_axes(const Layered& L, const toml::table& root, SweepConfig& sc) {
   if (auto* n = t->get("params")) sc.params = read_values(L, *n, "axes.params");
   if (auto* n = t->get("compute")) sc.compute = read_values(L, *n, "axes.compute");
   if (auto* n = t->get("lr")) sc.lr = read_values(L, *n, "axes.lr");
+  if (auto* n = t->get("d_model")) {
+    auto* arr = n->as_array();
+    if (!arr || arr->empty()) L.fail(n, "axes.d_model", "expected a list of positive integers, e.g. [16, 24, 32]");
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      auto* e = arr->get(i);
+      auto v = e->value<std::int64_t>();
+      const auto key = fmt::format("axes.d_model[{}]", i);
+      if (!e->is_integer() || !v || *v < 1 || *v > 65536) L.fail(e, key, "expected a positive integer");
+      if (*v % sc.base.model.n_head)
+        L.fail(e, key, fmt::format("{} is not divisible by model.n_head ({})", *v, sc.base.model.n_head));
+      sc.d_model.push_back(static_cast<int>(*v));
+    }
+  }
+  if (auto* n = t->get("n_layer")) {
+    auto* arr = n->as_array();
+    if (!arr || arr->empty()) L.fail(n, "axes.n_layer", "expected a list of positive integers, e.g. [1, 2]");
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      auto* e = arr->get(i);
+      auto v = e->value<std::int64_t>();
+      if (!e->is_integer() || !v || *v < 1 || *v > 4096)
+        L.fail(e, fmt::format("axes.n_layer[{}]", i), "expected a positive integer");
+      sc.n_layer.push_back(static_cast<int>(*v));
+    }
+  }
+  if (auto* n = t->get("train_fraction")) {
+    if (sc.base.task.name != "modular")
+      L.fail(n, "axes.train_fraction", "only used with a [task] table naming the modular task");
+    auto* arr = n->as_array();
+    if (!arr || arr->empty()) L.fail(n, "axes.train_fraction", "expected a list of fractions, e.g. [0.3, 0.5, 0.7]");
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      auto* e = arr->get(i);
+      auto v = e->value<double>();
+      if (!e->is_number() || !v || !(*v > 0 && *v < 1))
+        L.fail(e, fmt::format("axes.train_fraction[{}]", i), "expected a fraction in (0, 1)");
+      sc.train_fraction.push_back(*v);
+    }
+  }
   if (auto* n = t->get("tokens")) {
     auto* tt = n->as_table();
     if (tt && tt->contains("per_param"))
@@ -403,18 +481,22 @@ void check_mode(const Layered& L, const toml::table& root, SweepConfig& sc) {
   if (sc.mode == "isoflop") {
     if (sc.compute.empty())
       L.fail(root.get("mode"), "axes.compute", "missing; isoflop mode needs FLOP budgets, e.g. compute = [1e13, 3e13]");
-    for (auto k : {"params", "tokens"})
+    for (auto k : {"params", "tokens", "d_model", "n_layer"})
       if (auto* n = axis(k))
         L.fail(n, join_key("axes", k), "not used in isoflop mode: each budget's sizes come from [isoflop]");
     return;
   }
   if (auto* n = axis("compute"))
     L.fail(n, "axes.compute", "only used in isoflop mode; set mode = \"isoflop\" or use axes.params and axes.tokens");
+  for (auto k : {"d_model", "n_layer"})
+    if (axis(k) && axis("params"))
+      L.fail(axis(k), join_key("axes", k), "give axes.params or the shape axes (d_model, n_layer), not both");
   if (sc.params.empty() && !sc.fixed_shape)
     L.fail(axes ? static_cast<const toml::node*>(axes) : nullptr, "axes.params",
            "missing; give model sizes (axes.params) or a fixed shape in [model]");
   auto* train = root.get_as<toml::table>("train");
-  bool has_d = !sc.tokens.empty() || !sc.tokens_per_param.empty() || (train && train->contains("tokens"));
+  bool has_d = !sc.tokens.empty() || !sc.tokens_per_param.empty() ||
+               (train && (train->contains("tokens") || train->contains("steps")));
   if (!has_d)
     L.fail(axes ? static_cast<const toml::node*>(axes) : nullptr, "axes.tokens",
            "missing; give token budgets (axes.tokens, or axes.tokens.per_param) or train.tokens");
@@ -472,6 +554,7 @@ SweepConfig load_sweep_config(const std::string& path, bool check_data) {
   std::string mode_default = root.get_as<toml::table>("axes") && root["axes"]["compute"] ? "isoflop" : "grid";
   sc.mode = L.at(root, "mode").one_of(root, "mode", "", mode_default, {"grid", "isoflop"});
   read_data(L, root, sc.base, check_data);
+  read_task([&](const toml::table& t, std::string_view k) { return L.at(t, k); }, root, sc.base);
   read_model(L, root, sc);
   read_train(L, root, sc.base);
   read_eval(L, root, sc.base);

@@ -49,11 +49,14 @@ struct SweepConfig {
   bool fixed_shape = false;  // [model] names a shape; no params axis
 
   std::vector<double> params;            // target non-embedding sizes (grid)
+  std::vector<int> d_model;              // widths, the rest of the shape from [model] (grid)
+  std::vector<int> n_layer;              // depths, likewise
   std::vector<double> tokens;            // D values (grid)
   std::vector<double> tokens_per_param;  // D = m * N (grid)
   std::vector<double> compute;           // C budgets (isoflop)
   std::vector<double> lr;                // empty: base.optim.lr
   std::vector<std::uint64_t> seed;       // empty: base.seed
+  std::vector<double> train_fraction;    // modular task only; empty: base.task.train_fraction
 
   IsoflopSettings isoflop;
   Filters filters;

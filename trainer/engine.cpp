@@ -8,8 +8,8 @@
 namespace scalelab::trainer {
 
 Engine::Engine(const RunSpec& spec, std::shared_ptr<const Corpus> corpus, torch::Device device,
-               bool cpu_kernels)
-    : spec_(spec), corpus_(std::move(corpus)), device_(device) {
+               bool cpu_kernels, std::shared_ptr<const tasks::Task> task)
+    : spec_(spec), corpus_(std::move(corpus)), device_(device), task_(std::move(task)) {
   if (spec.micro_batch < 1) user_error("micro_batch must be >= 1 (got {})", spec.micro_batch);
   if (spec.batch_tokens < 1) user_error("batch_tokens must be >= 1 (got {})", spec.batch_tokens);
   if (spec.eval_batches < 1) user_error("eval_batches must be >= 1 (got {})", spec.eval_batches);
@@ -22,6 +22,21 @@ Engine::Engine(const RunSpec& spec, std::shared_ptr<const Corpus> corpus, torch:
   model_->train();
   auto [decay, rest] = model_->param_groups();
   opt_ = std::make_unique<FlatAdamW>(decay, rest, spec.optim);
+  opt_->add_decay(model_->embeddings(), spec.optim.embedding_weight_decay);
+  task_data_ = spec.data.kind == "task";
+  if (task_data_ && !task_) throw std::logic_error("Engine: task data without a task");
+  if (!task_) return;
+  const int need = task_->length() - 1;
+  if (need > spec.model.seq_len)
+    user_error("task {}: its items need model.seq_len >= {} (got {})", task_->name(), need, spec.model.seq_len);
+  if (!task_data_ && !(byte_level() && task_->single_char_symbols()))
+    user_error("task {}: only tasks written in single characters (addition, induction, sparse_parity) can be "
+               "evaluated on a byte-level text model; train on the task with data.kind = \"task\"",
+               task_->name());
+  map_ = token_map(*task_, !task_data_);
+  for (int t : map_)
+    if (t >= spec.model.vocab)
+      user_error("task {}: token {} does not fit model.vocab = {}", task_->name(), t, spec.model.vocab);
 }
 
 std::int64_t Engine::tokens_per_step() const {
@@ -38,10 +53,17 @@ StepOutput Engine::step(std::int64_t step, double lr) {
   opt_->zero_grad();
   torch::Tensor loss_sum;
   for (int micro = 0; micro < micro_steps_; ++micro) {
-    Batch b = corpus_->train_batch(spec_.seed, step, micro, spec_.micro_batch);
-    torch::Tensor x = to_device(b.x), y = to_device(b.y);
     torch::Tensor loss;
-    {
+    if (task_data_) {
+      std::vector<tasks::Item> items;
+      items.reserve(std::size_t(spec_.micro_batch));
+      for (int r = 0; r < spec_.micro_batch; ++r) items.push_back(task_->train_item(spec_.seed, step, micro, r));
+      TaskBatch b = task_batch(*task_, items, map_);
+      AutocastScope autocast(device_);
+      loss = model_->forward_at(to_device(b.x), to_device(b.positions), to_device(b.targets));
+    } else {
+      Batch b = corpus_->train_batch(spec_.seed, step, micro, spec_.micro_batch);
+      torch::Tensor x = to_device(b.x), y = to_device(b.y);
       AutocastScope autocast(device_);
       loss = model_->forward(x, y);
     }
@@ -61,6 +83,19 @@ StepOutput Engine::step(std::int64_t step, double lr) {
 double Engine::eval_loss() {
   torch::NoGradGuard no_grad;
   model_->eval();
+  if (task_data_) {
+    // The answer-token loss on the first test items: the same fixed items every time.
+    const auto& test = task_->test();
+    const auto n = std::min<std::size_t>(test.size(), std::size_t(spec_.eval_batches) * std::size_t(spec_.micro_batch));
+    TaskBatch b = task_batch(*task_, std::vector<tasks::Item>(test.begin(), test.begin() + std::ptrdiff_t(n)), map_);
+    torch::Tensor loss;
+    {
+      AutocastScope autocast(device_);
+      loss = model_->forward_at(to_device(b.x), to_device(b.positions), to_device(b.targets)).to(torch::kFloat);
+    }
+    model_->train();
+    return loss.item<double>();
+  }
   torch::Tensor sum = torch::zeros({}, torch::TensorOptions().device(device_));
   for (int i = 0; i < spec_.eval_batches; ++i) {
     Batch b = corpus_->val_batch(i, spec_.eval_batches, spec_.micro_batch);
@@ -69,6 +104,13 @@ double Engine::eval_loss() {
   }
   model_->train();
   return sum.item<double>() / spec_.eval_batches;
+}
+
+std::vector<EvalRow> Engine::eval_task(std::int64_t step) {
+  auto rows = evaluate_task(model_, *task_, task_->test(), map_, device_, step, task_->name());
+  auto train = evaluate_task(model_, *task_, task_->train_sample(), map_, device_, step, task_->name() + "/train");
+  rows.insert(rows.end(), train.begin(), train.end());
+  return rows;
 }
 
 }  // namespace scalelab::trainer

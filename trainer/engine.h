@@ -10,6 +10,7 @@
 #include "trainer/data.h"
 #include "trainer/model.h"
 #include "trainer/optimizer.h"
+#include "trainer/task_data.h"
 #include "trainer/trainer.h"
 
 namespace scalelab::trainer {
@@ -23,13 +24,19 @@ class Engine {
  public:
   // Builds the model (seeded by spec.seed) on `device`. cpu_kernels selects the
   // oneDNN path on CPU where available (model.h).
+  // With data.kind "task" the corpus is null and `task` supplies the batches;
+  // otherwise a task, if given, is only evaluated (eval_task).
   Engine(const RunSpec& spec, std::shared_ptr<const Corpus> corpus, torch::Device device,
-         bool cpu_kernels = true);
+         bool cpu_kernels = true, std::shared_ptr<const tasks::Task> task = nullptr);
 
   // Optimizer step `step` (0-based): micro_steps() forward/backward passes on the
   // batches sampled for (seed, step, micro), clipping, then AdamW at lr.
   StepOutput step(std::int64_t step, double lr);
-  double eval_loss();  // mean over the fixed validation batches; syncs
+  double eval_loss();  // mean over the fixed validation batches (task data: the first test items); syncs
+  // The task's metrics on its test set and on its training sample, at `step`.
+  std::vector<EvalRow> eval_task(std::int64_t step);
+  bool has_task() const { return task_ != nullptr; }
+  bool byte_level() const { return corpus_ ? corpus_->byte_level() : false; }
 
   // batch_tokens / (micro_batch * seq_len), rounded up: a step never trains on
   // fewer tokens than asked for; tokens_per_step() is what it actually trains on.
@@ -38,7 +45,7 @@ class Engine {
 
   GPT& model() { return model_; }
   FlatAdamW& optimizer() { return *opt_; }
-  const Corpus& corpus() const { return *corpus_; }
+  const Corpus& corpus() const { return *corpus_; }  // text and tokens data only
   const torch::Device& device() const { return device_; }
 
  private:
@@ -49,6 +56,9 @@ class Engine {
   torch::Device device_;
   GPT model_{nullptr};
   std::unique_ptr<FlatAdamW> opt_;
+  std::shared_ptr<const tasks::Task> task_;
+  std::vector<int> map_;  // task token -> model token
+  bool task_data_ = false;
   int micro_steps_ = 1;
 };
 

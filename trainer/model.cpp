@@ -37,6 +37,7 @@ MlpImpl::MlpImpl(const ModelConfig& c) {
 BlockImpl::BlockImpl(const ModelConfig& c) {
   ln_1 = register_module("ln_1", Norm(c.d_model, c.bias));
   attn = register_module("attn", Attention(c));
+  if (!c.mlp) return;  // attention-only
   ln_2 = register_module("ln_2", Norm(c.d_model, c.bias));
   mlp = register_module("mlp", Mlp(c));
 }
@@ -48,6 +49,8 @@ GPTImpl::GPTImpl(const ModelConfig& cfg) : cfg_(cfg) {
     user_error("model.d_model ({}) must be a multiple of model.n_head ({})", cfg.d_model, cfg.n_head);
   if (!(cfg.dropout >= 0 && cfg.dropout < 1))
     user_error("model.dropout must be in [0, 1) (got {})", cfg.dropout);
+  if (!(cfg.embedding_init_std > 0 && cfg.embedding_init_std <= 10))
+    user_error("model.embedding_init_std must be in (0, 10] (got {})", cfg.embedding_init_std);
   if (cfg.positions != "learned")
     user_error("model.positions: unknown '{}' (only \"learned\" is supported)", cfg.positions);
   wte = register_parameter("wte", torch::empty({cfg.vocab, cfg.d_model}));
@@ -73,11 +76,12 @@ void GPTImpl::init_weights() {
   // GPT-2: residual-stream projections are scaled by 1/sqrt(2 * n_layer) so the
   // residual variance does not grow with depth.
   const double proj_std = std / std::sqrt(2.0 * cfg_.n_layer);
-  wte.normal_(0, std);
-  wpe.normal_(0, std);
+  wte.normal_(0, cfg_.embedding_init_std);
+  wpe.normal_(0, cfg_.embedding_init_std);
   for (auto& b : h) {
     b->attn->c_attn->weight.normal_(0, std);
     b->attn->c_proj->weight.normal_(0, proj_std);
+    if (!cfg_.mlp) continue;
     b->mlp->c_fc->weight.normal_(0, std);
     b->mlp->c_proj->weight.normal_(0, proj_std);
   }
@@ -90,16 +94,20 @@ void GPTImpl::set_cpu_kernels(bool on) {
 
 std::pair<std::vector<Tensor>, std::vector<Tensor>> GPTImpl::param_groups() {
   std::vector<Tensor> decay, rest;
-  for (auto& b : h)
-    for (Dense d : {b->attn->c_attn, b->attn->c_proj, b->mlp->c_fc, b->mlp->c_proj}) {
+  for (auto& b : h) {
+    std::vector<Dense> dense{b->attn->c_attn, b->attn->c_proj};
+    if (cfg_.mlp) dense.insert(dense.end(), {b->mlp->c_fc, b->mlp->c_proj});
+    for (Dense d : dense) {
       decay.push_back(d->weight);
       if (d->bias.defined()) rest.push_back(d->bias);
     }
+  }
   if (lm_head.defined()) decay.push_back(lm_head);
   rest.push_back(wte);
   rest.push_back(wpe);
   for (auto& b : h)
     for (Norm n : {b->ln_1, b->ln_2}) {
+      if (!n) continue;  // attention-only blocks have no ln_2
       rest.push_back(n->weight);
       if (n->bias.defined()) rest.push_back(n->bias);
     }
@@ -147,6 +155,7 @@ Tensor GPTImpl::attention(AttentionImpl& a, const Tensor& x) {
 Tensor GPTImpl::block(BlockImpl& b, const Tensor& x_in) {
   const int64_t d = cfg_.d_model;
   Tensor x = x_in + attention(*b.attn, torch::layer_norm(x_in, {d}, b.ln_1->weight, b.ln_1->bias, 1e-5));
+  if (!cfg_.mlp) return x;
   Tensor m = torch::layer_norm(x, {d}, b.ln_2->weight, b.ln_2->bias, 1e-5);
   m = dense(*b.mlp->c_proj, torch::gelu(dense(*b.mlp->c_fc, m)));
   return x + dropout(m);
@@ -165,6 +174,19 @@ Tensor GPTImpl::logits(const Tensor& idx) {
   Tensor x = hidden(idx);
   if (cpu_kernels_ && x.is_cpu()) return cpu::linear(x, head, Tensor());
   return torch::nn::functional::linear(x, head);
+}
+
+Tensor GPTImpl::logits_at(const Tensor& idx, const Tensor& flat_positions) {
+  const Tensor& head = lm_head.defined() ? lm_head : wte;
+  // Only the selected rows reach the head: on algorithmic tasks the answer is a few
+  // tokens of each sequence, and the head's matmul is then a small fraction of a pass.
+  Tensor x = hidden(idx).reshape({-1, cfg_.d_model}).index_select(0, flat_positions);
+  if (cpu_kernels_ && x.is_cpu()) return cpu::linear(x, head, Tensor());
+  return torch::nn::functional::linear(x, head);
+}
+
+Tensor GPTImpl::forward_at(const Tensor& idx, const Tensor& flat_positions, const Tensor& targets) {
+  return torch::nn::functional::cross_entropy(logits_at(idx, flat_positions), targets);
 }
 
 Tensor GPTImpl::forward(const Tensor& idx, const Tensor& targets) {

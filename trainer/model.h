@@ -42,7 +42,7 @@ TORCH_MODULE(Mlp);
 
 struct BlockImpl : torch::nn::Module {
   explicit BlockImpl(const ModelConfig& c);
-  Norm ln_1{nullptr}, ln_2{nullptr};
+  Norm ln_1{nullptr}, ln_2{nullptr};  // ln_2 and mlp are null in attention-only blocks
   Attention attn{nullptr};
   Mlp mlp{nullptr};
 };
@@ -55,6 +55,11 @@ class GPTImpl : public torch::nn::Module {
   // Mean next-token cross-entropy in nats. idx, targets: int64 [B, T<=seq_len].
   torch::Tensor forward(const torch::Tensor& idx, const torch::Tensor& targets);
   torch::Tensor logits(const torch::Tensor& idx);  // [B, T, vocab]
+  // Logits only at rows flat_positions (int64, indices into B*T): [K, vocab].
+  torch::Tensor logits_at(const torch::Tensor& idx, const torch::Tensor& flat_positions);
+  // Mean cross-entropy at those rows against targets [K].
+  torch::Tensor forward_at(const torch::Tensor& idx, const torch::Tensor& flat_positions,
+                           const torch::Tensor& targets);
 
   void set_cpu_kernels(bool on);
   bool cpu_kernels() const { return cpu_kernels_; }
@@ -63,6 +68,7 @@ class GPTImpl : public torch::nn::Module {
   // AdamW groups: matrices that get weight decay, and the rest (embeddings, and
   // so the tied head, biases, LayerNorm gains). Together: every parameter once.
   std::pair<std::vector<torch::Tensor>, std::vector<torch::Tensor>> param_groups();
+  std::vector<torch::Tensor> embeddings() { return {wte, wpe}; }  // in the second group
 
  private:
   torch::Tensor hidden(const torch::Tensor& idx);  // final-LayerNorm output [B, T, d]

@@ -49,10 +49,22 @@ void FlatAdamW::step(double lr) {
   // Same arithmetic, in the same order, as torch.optim.AdamW (single-tensor path).
   if (cfg_.weight_decay != 0 && n_decay_ > 0)
     params_.narrow(0, 0, n_decay_).mul_(1 - lr * cfg_.weight_decay);
+  for (const auto& r : extra_decay_) params_.narrow(0, r.offset, r.numel).mul_(1 - lr * r.wd);
   m_.lerp_(grads_, 1 - b1);
   v_.mul_(b2).addcmul_(grads_, grads_, 1 - b2);
   torch::sqrt_out(scratch_, v_).div_(std::sqrt(bc2)).add_(cfg_.eps);
   params_.addcdiv_(m_, scratch_, -lr / bc1);
+}
+
+void FlatAdamW::add_decay(const std::vector<torch::Tensor>& params, double wd) {
+  if (wd == 0) return;
+  const auto* base = params_.data_ptr<float>();
+  for (const auto& p : params) {
+    const std::int64_t off = p.data_ptr<float>() - base;
+    if (off < n_decay_ || off + p.numel() > params_.numel())
+      throw std::logic_error("FlatAdamW::add_decay: not a parameter of the no-decay group");
+    extra_decay_.push_back({off, p.numel(), wd});
+  }
 }
 
 }  // namespace scalelab::trainer

@@ -25,6 +25,9 @@ class FlatAdamW {
   // Scales gradients by min(1, max_norm / (norm + 1e-6)), as clip_grad_norm_ does.
   void clip(const torch::Tensor& norm, double max_norm);
   void step(double lr);  // one AdamW update at learning rate lr
+  // Decoupled weight decay `wd` for parameters of the no-decay group (e.g. the
+  // embeddings, for grokking), leaving the flat layout, and so checkpoints, unchanged.
+  void add_decay(const std::vector<torch::Tensor>& params, double wd);
 
   std::int64_t steps() const { return t_; }
   void set_steps(std::int64_t t) { t_ = t; }
@@ -38,6 +41,11 @@ class FlatAdamW {
   OptimConfig cfg_;
   torch::Tensor params_, grads_, m_, v_, scratch_;
   std::int64_t n_decay_ = 0;
+  struct Range {
+    std::int64_t offset, numel;
+    double wd;
+  };
+  std::vector<Range> extra_decay_;
   std::int64_t t_ = 0;
 };
 

@@ -17,7 +17,8 @@ ParamCounts count_params(const ModelConfig& m) {
   const std::int64_t b = m.bias ? 1 : 0;
   // Per block: c_attn 3d^2(+3d), attn c_proj d^2(+d), c_fc 4d^2(+4d), mlp c_proj 4d^2(+d),
   // two LayerNorms d(+d) each.
-  const std::int64_t per_layer = 12 * d * d + b * 9 * d + 2 * (d + b * d);
+  // Attention-only blocks: c_attn and c_proj, one LayerNorm.
+  const std::int64_t per_layer = m.mlp ? 12 * d * d + b * 9 * d + 2 * (d + b * d) : 4 * d * d + b * 4 * d + (d + b * d);
   const std::int64_t final_norm = d + b * d;
   ParamCounts c;
   c.embedding = V * d + T * d + (m.tie_embeddings ? 0 : V * d);

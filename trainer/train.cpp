@@ -41,7 +41,7 @@ class Run {
       : spec_(spec), opt_(opt), sink_(sink), engine_(engine), total_(total), from_(from),
         tps_(double(engine.tokens_per_step())),
         fpt_(flops_per_token(spec.model, spec.flop_convention, spec.param_convention)),
-        progress_(opt.progress, engine.corpus().byte_level()) {}
+        progress_(opt.progress, engine.byte_level()) {}
 
   TrainResult go();
 
@@ -95,6 +95,7 @@ class Run {
     r.final_val_loss = last_val_loss_;
     r.tokens_per_s = session_rate(step);
     r.wall_s = wall();
+    r.final_evals = final_evals_;
     return r;
   }
 
@@ -110,6 +111,7 @@ class Run {
   Clock::time_point start_ = Clock::now(), last_heartbeat_ = Clock::now();
   std::int64_t last_checkpoint_ = -1;
   std::optional<double> last_loss_, last_train_loss_, last_val_loss_;
+  std::vector<EvalRow> final_evals_;
 };
 
 TrainResult Run::go() {
@@ -128,6 +130,8 @@ TrainResult Run::go() {
     const bool last = step == total_;
     const bool log_now = step % spec_.log_every == 0 || last;
     const bool eval_now = step % spec_.eval_every == 0 || last;
+    const int task_every = spec_.task_every > 0 ? spec_.task_every : spec_.eval_every;
+    const bool task_now = engine_.has_task() && (step % task_every == 0 || last);
     const bool ckpt_now = step % spec_.checkpoint_every == 0 || last;
     const bool progress_now = progress_.due() || last;
     const bool heartbeat_now = seconds_since(last_heartbeat_) >= 5;
@@ -146,6 +150,11 @@ TrainResult Run::go() {
     if (eval_now) {
       last_val_loss_ = engine_.eval_loss();
       sink_.log(row(step, "val", *last_val_loss_, lr, 0));
+    }
+    if (task_now) {
+      auto rows = engine_.eval_task(step);
+      for (auto& r : rows) sink_.log_eval(r);
+      if (last) final_evals_ = std::move(rows);
     }
     if (heartbeat_now) {
       sink_.heartbeat(step, double(step) * tps_, session_rate(step));
@@ -169,12 +178,16 @@ TrainResult train(const RunSpec& spec, const TrainOptions& opt, MetricSink& sink
   RunSpec s = spec;
   s.flop_convention = canonical_flop_convention(spec.flop_convention);
   (void)flops_per_token(s.model, s.flop_convention, s.param_convention);  // validates conventions
-  auto corpus = std::make_shared<const Corpus>(Corpus::open(s.data, s.model.seq_len, s.model.vocab));
+  std::shared_ptr<const Corpus> corpus;
+  if (s.data.kind != "task") corpus = std::make_shared<const Corpus>(Corpus::open(s.data, s.model.seq_len, s.model.vocab));
+  std::shared_ptr<const tasks::Task> task;
+  if (!s.task.name.empty()) task = tasks::Task::make(s.task);
+  else if (s.data.kind == "task") user_error("data.kind = \"task\" needs a [task] table naming the task");
   std::error_code ec;
   std::filesystem::create_directories(opt.run_dir, ec);
   if (ec) user_error("cannot create run directory '{}': {}", opt.run_dir, ec.message());
   const std::int64_t total = total_steps(s);
-  Engine engine(s, corpus, device);
+  Engine engine(s, corpus, device, true, task);
   Progressed from;
   if (opt.resume) {
     if (auto p = load_checkpoint(opt.run_dir, engine, total)) from = *p;

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tasks/tasks.h"
+
 namespace scalelab::trainer {
 
 struct ModelConfig {
@@ -21,6 +23,8 @@ struct ModelConfig {
   bool bias = true;            // biases in Linear and LayerNorm (GPT-2)
   double dropout = 0.0;
   std::string positions = "learned";  // learned absolute positions (GPT-2); the only kind
+  bool mlp = true;                    // false: attention-only blocks (no ln_2, no MLP)
+  double embedding_init_std = 0.02;   // std of the token and position embeddings at init
 };
 
 // Shape rule for a target parameter count: d_model = aspect_ratio * n_layer,
@@ -53,6 +57,7 @@ std::string shape_name(const ModelConfig& m);  // "L4-D128-H4-T128"
 
 struct DataConfig {
   std::string kind = "text";  // "text": UTF-8 file, byte tokens | "tokens": dir with train.bin/val.bin (uint16)
+                              // | "task": RunSpec::task generates the training items
   std::string path;           // file (text) or directory (tokens)
   double val_fraction = 0.01; // text only: the last fraction of the file is validation
 };
@@ -63,6 +68,7 @@ struct OptimConfig {
   double eps = 1e-8;
   double weight_decay = 0.1;  // matrices only; biases, LayerNorms, embeddings excluded
   double grad_clip = 1.0;     // <= 0 disables
+  double embedding_weight_decay = 0;  // decoupled decay of the token/position embeddings (grokking)
 };
 
 struct ScheduleConfig {
@@ -88,6 +94,10 @@ struct RunSpec {
   int checkpoint_every = 500;   // steps between checkpoints (and at the end)
   std::string flop_convention = "6N+attn";
   std::string param_convention = "non_embedding";
+  // A capability task: the training data when data.kind == "task", else evaluated
+  // every task_every steps (and at the last step) while training on text.
+  tasks::TaskConfig task;    // task.name empty: none
+  int task_every = 0;        // 0: at eval_every
 };
 
 std::int64_t total_steps(const RunSpec& s);  // round(tokens / batch_tokens), >= 1
@@ -100,6 +110,15 @@ struct MetricRow {
   double loss = 0, lr = 0, grad_norm = 0, wall_s = 0;
 };
 
+// One task metric at one step: a row of the store's `evals` table.
+struct EvalRow {
+  std::int64_t step = 0;
+  std::string task;    // "addition" (test items) or "addition/train" (a training sample)
+  std::string metric;  // exact_match, token_logprob, ... (docs/emergence.md)
+  double value = 0;
+  std::int64_t n = 0;  // items evaluated
+};
+
 // Receives metrics; the trainer calls flush() before every checkpoint so a
 // crash never loses a row that the checkpoint already covers.
 class MetricSink {
@@ -108,6 +127,7 @@ class MetricSink {
   virtual void log(const MetricRow& row) = 0;
   virtual void flush() = 0;
   virtual void heartbeat(std::int64_t step, double tokens, double tokens_per_s) {}
+  virtual void log_eval(const EvalRow& row) {}  // flushed with the metrics
 };
 
 enum class Progress { Line, Quiet, Json };
@@ -130,6 +150,7 @@ struct TrainResult {
   std::optional<double> final_train_loss, final_val_loss;
   double tokens_per_s = 0;
   double wall_s = 0;
+  std::vector<EvalRow> final_evals;  // the task evaluation at the last step, if any
 };
 
 // Trains one run. Throws UserError for bad data or config detected at start-up
