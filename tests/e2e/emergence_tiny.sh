@@ -3,7 +3,6 @@
 # contract, with n), a text run that evaluates the task on the side, and the bad
 # task inputs that must exit 2 with FILE:LINE.
 source "$(dirname "$0")/lib.sh" "$@"
-sqlite3() { command sqlite3 -cmd '.timeout 10000' "$@"; }
 
 cat > tiny.toml <<'TOML'
 name = "tiny-add"

@@ -37,3 +37,23 @@ make_corpus() {
     cat "$SRC"/README.md "$SRC"/docs/*.md > "$out"
   fi
 }
+
+# The sqlite3 shell waits for no lock unless told; workers may be writing.
+sqlite3() { command sqlite3 -cmd '.timeout 10000' "$@"; }
+
+# The data, model and batch layout shared by the tiny sweep configs of the e2e
+# tests: runs of a few seconds on one thread. Ends inside [train], so a test can
+# append more [train] keys and then its own tables.
+tiny_model_toml() {
+  cat <<'TOML'
+[data]
+path = "corpus.txt"
+[model]
+seq_len = 32
+head_dim = 16
+aspect_ratio = 16
+[train]
+batch_tokens = 256
+micro_batch = 8
+TOML
+}

@@ -14,22 +14,10 @@ need_slurm() {
   # Jobs run as root on this host and read the test's files where they are.
   chmod 755 "$WORK"
 }
-sqlite3() { command sqlite3 -cmd '.timeout 10000' "$@"; }
 
 # A tiny IsoFLOP sweep (3 runs of a few seconds each on one thread).
 write_tiny_config() {  # FILE NAME [compute list]
-  cat > "$1" <<TOML
-name = $(jq -Rn --arg n "$2" '$n')
-mode = "isoflop"
-[data]
-path = "corpus.txt"
-[model]
-seq_len = 32
-head_dim = 16
-aspect_ratio = 16
-[train]
-batch_tokens = 256
-micro_batch = 8
+  { printf 'name = %s\nmode = "isoflop"\n' "$(jq -Rn --arg n "$2" '$n')"; tiny_model_toml; cat <<TOML
 lr = 3e-3
 [eval]
 every = 25
@@ -40,4 +28,5 @@ compute = ${3:-[1e10]}
 sizes = 3
 span = 64
 TOML
+  } > "$1"
 }

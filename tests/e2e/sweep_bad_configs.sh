@@ -1,8 +1,6 @@
 # Malformed sweep configs: one line on stderr naming the file, line and key;
 # exit code 2; no sweep and no run registered, by `plan` or by `sweep`.
 source "$(dirname "$0")/lib.sh" "$@"
-# The sqlite3 shell waits for no lock unless told; workers may be writing.
-sqlite3() { command sqlite3 -cmd '.timeout 10000' "$@"; }
 printf 'Some English text for a corpus.\n%.0s' $(seq 400) > corpus.txt
 base() {
   cat <<TOML

@@ -1,20 +1,8 @@
 # 8 workers writing one database at once (a metric row every step): no worker
 # ever reports "database is locked", no run fails, and no metric row is lost.
 source "$(dirname "$0")/lib.sh" "$@"
-# The sqlite3 shell waits for no lock unless told; workers may be writing.
-sqlite3() { command sqlite3 -cmd '.timeout 10000' "$@"; }
 make_corpus corpus.txt
-cat > many.toml <<'TOML'
-name = "many"
-[data]
-path = "corpus.txt"
-[model]
-seq_len = 32
-head_dim = 16
-aspect_ratio = 16
-[train]
-batch_tokens = 256
-micro_batch = 8
+{ printf '%s\n' 'name = "many"'; tiny_model_toml; cat <<'TOML'
 [eval]
 every = 20
 batches = 1
@@ -26,6 +14,7 @@ params = [4e3, 2.5e4]
 tokens = [3e4, 4e4, 5e4, 6e4]
 seed = [1, 2]
 TOML
+} > many.toml
 expect_exit 0 "$SCALELAB" sweep many.toml --db m.db --jobs 8 --threads-per-job 1
 expect_contains "$OUT" "16/16 done"
 # 8 workers really overlapped: runs whose [started_at, finished_at) contain another's start.

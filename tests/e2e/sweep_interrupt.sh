@@ -2,20 +2,8 @@
 # workers at a checkpoint and leaves the sweep resumable; `cancel` stops a
 # running sweep from another shell; `retry` requeues; `sweep NAME` resumes.
 source "$(dirname "$0")/lib.sh" "$@"
-# The sqlite3 shell waits for no lock unless told; workers may be writing.
-sqlite3() { command sqlite3 -cmd '.timeout 10000' "$@"; }
 make_corpus corpus.txt
-cat > int.toml <<'TOML'
-name = "int"
-[data]
-path = "corpus.txt"
-[model]
-seq_len = 32
-head_dim = 16
-aspect_ratio = 16
-[train]
-batch_tokens = 256
-micro_batch = 8
+{ printf '%s\n' 'name = "int"'; tiny_model_toml; cat <<'TOML'
 [eval]
 every = 40
 batches = 2
@@ -26,6 +14,7 @@ every = 20
 params = [2.5e4]
 tokens = [5e5, 6e5]
 TOML
+} > int.toml
 wait_for() {  # wait_for SQL: until the query prints a non-zero number
   for _ in $(seq 1200); do
     [ "$(sqlite3 i.db "$1" 2>/dev/null || echo 0)" -gt 0 ] 2>/dev/null && return 0

@@ -2,20 +2,8 @@
 # it), and a restarted `scalelab sweep` finishes the sweep without training any
 # finished run again and without losing a metric row.
 source "$(dirname "$0")/lib.sh" "$@"
-# The sqlite3 shell waits for no lock unless told; workers may be writing.
-sqlite3() { command sqlite3 -cmd '.timeout 10000' "$@"; }
 make_corpus corpus.txt
-cat > orch.toml <<'TOML'
-name = "orch"
-[data]
-path = "corpus.txt"
-[model]
-seq_len = 32
-head_dim = 16
-aspect_ratio = 16
-[train]
-batch_tokens = 256
-micro_batch = 8
+{ printf '%s\n' 'name = "orch"'; tiny_model_toml; cat <<'TOML'
 [eval]
 every = 40
 batches = 2
@@ -26,6 +14,7 @@ every = 25
 params = [4e3, 2.5e4]
 tokens = [3e4, 6e5]
 TOML
+} > orch.toml
 setsid "$SCALELAB" sweep orch.toml --db o.db --jobs 2 --threads-per-job 1 > first.out 2>&1 &
 orch=$!
 trap 'kill -9 $orch 2>/dev/null || true; rm -rf "$WORK"' EXIT

@@ -2,20 +2,8 @@
 # last checkpoint, and the stored curve is complete, gap-free, without duplicate
 # (run, split, step) rows, and bit-identical to an uninterrupted run's.
 source "$(dirname "$0")/lib.sh" "$@"
-# The sqlite3 shell waits for no lock unless told; workers may be writing.
-sqlite3() { command sqlite3 -cmd '.timeout 10000' "$@"; }
 make_corpus corpus.txt
-cat > kill.toml <<'TOML'
-name = "kill"
-[data]
-path = "corpus.txt"
-[model]
-seq_len = 32
-head_dim = 16
-aspect_ratio = 16
-[train]
-batch_tokens = 256
-micro_batch = 8
+{ printf '%s\n' 'name = "kill"'; tiny_model_toml; cat <<'TOML'
 [eval]
 every = 40
 batches = 2
@@ -26,6 +14,7 @@ every = 25
 params = [2.5e4]
 tokens = [3.2e5]
 TOML
+} > kill.toml
 setsid "$SCALELAB" sweep kill.toml --db k.db --jobs 1 --threads-per-job 1 > sweep.out 2>&1 &
 orch=$!
 trap 'kill -9 $orch 2>/dev/null || true; rm -rf "$WORK"' EXIT

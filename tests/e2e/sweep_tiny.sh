@@ -1,21 +1,8 @@
 # A tiny IsoFLOP sweep through the binary: plan (table, JSON, calibration cache),
 # sweep, idempotent resubmission, an edit that adds only new runs, status.
 source "$(dirname "$0")/lib.sh" "$@"
-# The sqlite3 shell waits for no lock unless told; workers may be writing.
-sqlite3() { command sqlite3 -cmd '.timeout 10000' "$@"; }
 make_corpus corpus.txt
-cat > tiny.toml <<'TOML'
-name = "tiny"
-mode = "isoflop"
-[data]
-path = "corpus.txt"
-[model]
-seq_len = 32
-head_dim = 16
-aspect_ratio = 16
-[train]
-batch_tokens = 256
-micro_batch = 8
+{ printf '%s\n' 'name = "tiny"' 'mode = "isoflop"'; tiny_model_toml; cat <<'TOML'
 lr = 3e-3
 [eval]
 every = 25
@@ -26,6 +13,7 @@ compute = [1e10, 3e10]
 sizes = 3
 span = 64
 TOML
+} > tiny.toml
 
 # plan: one row per run, FLOPs within 1% of the budget, distinct sizes per budget.
 expect_exit 0 "$SCALELAB" plan tiny.toml --no-calibrate
