@@ -235,7 +235,7 @@ std::optional<Figure> steps_figure(const TaskEvals& t, const std::vector<TaskEva
   p += "set xlabel 'optimizer step'\nset ylabel " + sq(metric) + " noenhanced\n";
   p += cx.axis("x", slo / 1.2, shi * 1.2);
   p += fmt::format("set yrange [{}:{}]\n", num(ylo), num(yhi));
-  p += cx.key(rate ? "top left Left reverse" : "bottom left Left reverse") + plot + "\n";
+  p += cx.key("outside top center horizontal") + plot + "\n";
   Figure f;
   f.name = stem;
   f.title = "Emergence over training: " + t.task;
@@ -358,7 +358,7 @@ std::vector<Figure> emergence_figures(const std::vector<TaskEvals>& tasks, Figur
     lp += "set xlabel 'parameters N'\nset ylabel 'task score (fraction correct)'\n";
     lp += cx.axis("x", nlo / 1.3, nhi * 1.3);
     lp += "set yrange [-0.02:1.02]\nset ytics 0.2\n";
-    lp += cx.key("top left Left reverse") + left + "\n";
+    lp += cx.key("outside top center horizontal") + left + "\n";
     std::vector<std::string> panels{lp};
     std::vector<std::string> titles{t.task + ": discrete metric vs N"};
     if (!cont.empty()) {
