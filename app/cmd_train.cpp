@@ -110,6 +110,19 @@ bool admit_existing(const TrainArgs& a, const store::Run& r, const fs::path& ckp
   return true;
 }
 
+// Run ids are content hashes and checkpoints live in RUNS_DIR/<run id>, so two
+// databases beside each other share them. Metric rows are flushed before every
+// checkpoint, so a checkpoint this store holds no rows for was written for
+// another store: resuming from it would finish the run here with no curve.
+void drop_foreign_checkpoint(const store::Store& st, const std::string& run_id, const fs::path& ckpt,
+                             const TrainArgs& a) {
+  if (!fs::exists(ckpt) || st.last_metric(run_id, "train") || st.last_metric(run_id, "val")) return;
+  if (!a.json && !a.quiet)
+    fmt::print(stderr, "note: {} has no rows for run {}; its checkpoint {} belongs to another database, "
+               "so the run starts from step 0\n", st.path(), run_id, ckpt.string());
+  fs::remove(ckpt);
+}
+
 void run_train(TrainArgs& a) {
   if (a.config.empty() == a.run.empty()) user_error("train: give exactly one of CONFIG or --run ID");
   if (!a.shard.empty() && a.run.empty()) user_error("train: --shard needs --run ID");
@@ -141,6 +154,7 @@ void run_train(TrainArgs& a) {
   if (a.threads <= 0) a.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   fs::path runs_dir = a.runs_dir.empty() ? fs::path(a.db).parent_path() / "runs" : fs::path(a.runs_dir);
   fs::path run_dir = runs_dir / record.id;
+  drop_foreign_checkpoint(*st, record.id, run_dir / "checkpoint.pt", a);
   if (existing) {
     if (!admit_existing(a, *existing, run_dir / "checkpoint.pt")) return;
     record = *existing;
