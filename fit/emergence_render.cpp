@@ -58,7 +58,8 @@ std::string render(const json& rec) {
       if (g.contains("test")) s += "  test:  " + threshold_text(g["test"], "step", "         ", rate);
       if (g.contains("train")) s += "  train: " + threshold_text(g["train"], "step", "         ", rate);
       if (g.contains("delay"))
-        s += fmt::format("  test accuracy switches on {:.1f}x later than train accuracy\n", g["delay"].get<double>());
+        s += fmt::format("  the test {} switches {:.1f}x later than the train {}\n", r["metric"].get<std::string>(),
+                         g["delay"].get<double>(), r["metric"].get<std::string>());
     }
     return s;
   }

@@ -70,7 +70,8 @@ expect_contains "$OUT" "no transition:"
 expect_exit 0 "$SCALELAB" emergence addsyn --db s.db --task modular --x step --bootstrap 100 --threads 2
 expect_contains "$OUT" "test:  threshold: step ="
 expect_contains "$OUT" "train: threshold: step ="
-expect_contains "$OUT" "later than train accuracy"
+expect_contains "$OUT" "the test exact_match switches"
+expect_contains "$OUT" "later than the train exact_match"
 
 # --- induction: segment loss over steps collapses for the wide groups only
 expect_exit 0 "$SCALELAB" emergence addsyn --db s.db --task induction --x step --metric segment_loss --bootstrap 50
