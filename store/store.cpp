@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "store/schema.h"
+#include "store/run_row.h"
 #include "store/sqlite.h"
 
 #include <fmt/ranges.h>
@@ -58,9 +59,8 @@ constexpr std::string_view kRunCols =
     "steps_done, tokens_done, final_train_loss, final_val_loss, tokens_per_s, wall_s";
 
 constexpr std::string_view kInsertRun =
-    "INSERT INTO runs (id, sweep_id, name, config_toml, config_hash, shape, n_layer, d_model, "
-    "n_head, seq_len, vocab, params_total, params_non_embedding, flops_per_token, "
-    "flop_convention, planned_tokens, status, attempts, created_at, started_at, finished_at, "
+    "INSERT INTO runs (" SCALELAB_RUN_IDENTITY_COLS
+    ", status, attempts, created_at, started_at, finished_at, "
     "heartbeat_at, error, steps_done, tokens_done, final_train_loss, final_val_loss, "
     "tokens_per_s, wall_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
     "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29) "
@@ -103,22 +103,7 @@ Run read_run(const Stmt& st) {
 void bind_run(Stmt& st, const Run& r) {
   if (r.id.empty()) throw std::invalid_argument("add_run: a run needs an id");
   check_status(r.status);
-  st.bind_text(1, r.id)
-      .bind_text_or_null(2, r.sweep_id)
-      .bind_text(3, r.name)
-      .bind_text(4, r.config_toml)
-      .bind_text(5, r.config_hash)
-      .bind_text(6, r.shape)
-      .bind_int(7, r.n_layer)
-      .bind_int(8, r.d_model)
-      .bind_int(9, r.n_head)
-      .bind_int(10, r.seq_len)
-      .bind_int(11, r.vocab)
-      .bind_int(12, r.params_total)
-      .bind_int(13, r.params_non_embedding)
-      .bind_real(14, r.flops_per_token)
-      .bind_text(15, r.flop_convention)
-      .bind_real(16, r.planned_tokens)
+  bind_run_identity(st, r, r.sweep_id)
       .bind_text(17, r.status)
       .bind_int(18, r.attempts)
       .bind_text(19, r.created_at.empty() ? now_iso8601() : r.created_at)
@@ -163,6 +148,25 @@ std::vector<T> all_rows(Stmt& st, Read read) {
 }
 
 }  // namespace
+
+sql::Stmt& bind_run_identity(sql::Stmt& st, const Run& r, const std::string& sweep_id) {
+  return st.bind_text(1, r.id)
+      .bind_text_or_null(2, sweep_id)
+      .bind_text(3, r.name)
+      .bind_text(4, r.config_toml)
+      .bind_text(5, r.config_hash)
+      .bind_text(6, r.shape)
+      .bind_int(7, r.n_layer)
+      .bind_int(8, r.d_model)
+      .bind_int(9, r.n_head)
+      .bind_int(10, r.seq_len)
+      .bind_int(11, r.vocab)
+      .bind_int(12, r.params_total)
+      .bind_int(13, r.params_non_embedding)
+      .bind_real(14, r.flops_per_token)
+      .bind_text(15, r.flop_convention)
+      .bind_real(16, r.planned_tokens);
+}
 
 std::string now_iso8601() {
   const std::time_t t = std::time(nullptr);

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "common/error.h"
+#include "store/run_row.h"
 #include "store/sqlite.h"
 #include "store/store.h"
 
@@ -65,32 +66,14 @@ int Store::register_sweep(const Sweep& s, const std::vector<Run>& rs) {
     sw.run();
     // A new run starts with the schema's defaults: pending, no attempts, no results.
     Stmt ins(db_,
-             "INSERT INTO runs (id, sweep_id, name, config_toml, config_hash, shape, n_layer, d_model, n_head, "
-             "seq_len, vocab, params_total, params_non_embedding, flops_per_token, flop_convention, "
-             "planned_tokens, created_at) "
+             "INSERT INTO runs (" SCALELAB_RUN_IDENTITY_COLS ", created_at) "
              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
              "ON CONFLICT (id) DO NOTHING");
     int added = 0;
     const auto now = now_iso8601();
     for (const auto& r : rs) {
       if (r.id.empty()) throw std::invalid_argument("register_sweep: a run needs an id");
-      ins.bind_text(1, r.id)
-          .bind_text(2, s.id)
-          .bind_text(3, r.name)
-          .bind_text(4, r.config_toml)
-          .bind_text(5, r.config_hash)
-          .bind_text(6, r.shape)
-          .bind_int(7, r.n_layer)
-          .bind_int(8, r.d_model)
-          .bind_int(9, r.n_head)
-          .bind_int(10, r.seq_len)
-          .bind_int(11, r.vocab)
-          .bind_int(12, r.params_total)
-          .bind_int(13, r.params_non_embedding)
-          .bind_real(14, r.flops_per_token)
-          .bind_text(15, r.flop_convention)
-          .bind_real(16, r.planned_tokens)
-          .bind_text(17, now);
+      bind_run_identity(ins, r, s.id).bind_text(17, now);
       ins.run();
       added += sqlite3_changes(db_);
     }
