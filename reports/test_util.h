@@ -9,27 +9,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "tests/temp_dir.h"
+
 namespace scalelab::reports::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "scalelab-reports-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using scalelab::test_support::TempDir;
 
 inline std::string slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

@@ -11,28 +11,13 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+
+#include "tests/temp_dir.h"
 #include <vector>
 
 namespace scalelab::store::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "scalelab-store-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using scalelab::test_support::TempDir;
 
 inline Run make_run(const std::string& id, const std::string& sweep_id = "") {
   Run r;
