@@ -21,6 +21,7 @@
 #include "common/error.h"
 #include "common/table.h"
 #include "sweep/calibrate.h"
+#include "sweep/clock_time.h"
 #include "sweep/status.h"
 
 extern char** environ;
@@ -60,15 +61,6 @@ double unix_now() {
 }
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-std::string clock_time() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
-  return buf;
-}
 
 std::string signal_name(int sig) {
   const char* abbrev = sigabbrev_np(sig);

@@ -6,8 +6,10 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "sweep/test_files.h"
 
 using namespace scalelab;
+using scalelab::sweep::testing::run_config_error;
 namespace fs = std::filesystem;
 
 namespace {
@@ -26,17 +28,6 @@ std::string good(const std::string& extra_model = "", const std::string& extra_t
   return "name = \"t\"\n[data]\nkind = \"text\"\npath = \"" + corpus() +
          "\"\n[model]\nn_layer = 2\nd_model = 64\nn_head = 2\nseq_len = 64\n" + extra_model +
          "[train]\ntokens = 1e5\nbatch_tokens = 1024\n" + extra_train;
-}
-
-// Returns the error message of a config that must be rejected.
-std::string error_of(const std::string& text) {
-  try {
-    sweep::parse_run_config(text, "cfg.toml");
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  FAIL("config was accepted: " << text);
-  return "";
 }
 
 std::string replaced(std::string s, const std::string& from, const std::string& to) {
@@ -99,7 +90,7 @@ TEST_CASE("bad run configs get one-line errors naming file, line and key") {
   };
   for (auto& c : cases) {
     CAPTURE(c.text);
-    auto msg = error_of(c.text);
+    auto msg = run_config_error(c.text);
     CHECK_MESSAGE(msg.find(c.want) != std::string::npos, msg);
     CHECK(msg.find('\n') == std::string::npos);
   }

@@ -24,6 +24,7 @@
 #include "common/error.h"
 #include "store/cluster.h"
 #include "sweep/calibrate.h"
+#include "sweep/clock_time.h"
 #include "sweep/launch.h"
 #include "sweep/status.h"
 
@@ -232,15 +233,6 @@ bool on_path(const std::string& exe) {
 }
 
 std::string base_job(const std::string& job_id) { return job_id.substr(0, job_id.find('_')); }
-
-std::string clock_time() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
-  return buf;
-}
 
 std::string stamp() {
   std::time_t t = std::time(nullptr);

@@ -9,6 +9,7 @@
 #include "sweep/test_files.h"
 
 using namespace scalelab;
+using scalelab::sweep::testing::run_config_error;
 using scalelab::sweep::testing::Dir;
 
 namespace {
@@ -29,15 +30,6 @@ steps = 100
 batch_items = 64
 )";
 
-std::string run_error(const std::string& text) {
-  try {
-    sweep::parse_run_config(text, "cfg.toml");
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  FAIL("config was accepted: " << text);
-  return "";
-}
 
 }  // namespace
 
@@ -85,7 +77,7 @@ TEST_CASE("a text run can evaluate only tasks written in single characters") {
                      "batch_tokens = 256\n[task]\nname = ";
   CHECK(sweep::parse_run_config(text + "\"induction\"\nlength = 8\nsegment = 4\n", "t.toml").spec.task.name ==
         "induction");
-  CHECK(run_error(text + "\"modular\"\np = 11\ntest_items = 10\n").find("cfg.toml:12: task.name: the modular task "
+  CHECK(run_config_error(text + "\"modular\"\np = 11\ntest_items = 10\n").find("cfg.toml:12: task.name: the modular task "
                                                                         "cannot be evaluated on text data") == 0);
 }
 
@@ -106,17 +98,17 @@ TEST_CASE("bad task settings name the file, line and key") {
     t.replace(t.find(from), from.size(), to);
     return t;
   };
-  CHECK(run_error(with("name = \"addition\"", "name = \"division\"")) ==
+  CHECK(run_config_error(with("name = \"addition\"", "name = \"division\"")) ==
         "cfg.toml:5: task.name: unknown task 'division'; expected addition, induction, modular or sparse_parity");
-  CHECK(run_error(with("digits = 3", "digits = 0")) == "cfg.toml:6: task.digits: expected 1 to 18 digits, got 0");
-  CHECK(run_error(with("digits = 3", "digits = 1")).find("cfg.toml:6: task.digits: the addition task has only 100 "
+  CHECK(run_config_error(with("digits = 3", "digits = 0")) == "cfg.toml:6: task.digits: expected 1 to 18 digits, got 0");
+  CHECK(run_config_error(with("digits = 3", "digits = 1")).find("cfg.toml:6: task.digits: the addition task has only 100 "
                                                          "distinct problems") == 0);
-  CHECK(run_error(with("digits = 3", "p = 3")) == "cfg.toml:6: task.p: not used by the addition task");
-  CHECK(run_error(with("n_head = 2", "n_head = 2\nseq_len = 5")).find("cfg.toml:12: model.seq_len: the addition "
+  CHECK(run_config_error(with("digits = 3", "p = 3")) == "cfg.toml:6: task.p: not used by the addition task");
+  CHECK(run_config_error(with("n_head = 2", "n_head = 2\nseq_len = 5")).find("cfg.toml:12: model.seq_len: the addition "
                                                                     "items need at least 11 positions") == 0);
-  CHECK(run_error(with("[task]\nname = \"addition\"\ndigits = 3\ntest_items = 500\n", "")).find("data.kind") !=
+  CHECK(run_config_error(with("[task]\nname = \"addition\"\ndigits = 3\ntest_items = 500\n", "")).find("data.kind") !=
         std::string::npos);
-  CHECK(run_error(with("steps = 100", "steps = 100\ntokens = 5")).find("train.steps: give steps or tokens") !=
+  CHECK(run_config_error(with("steps = 100", "steps = 100\ntokens = 5")).find("train.steps: give steps or tokens") !=
         std::string::npos);
 }
 

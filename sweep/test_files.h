@@ -6,6 +6,11 @@
 #include <random>
 #include <string>
 
+#include <doctest/doctest.h>
+
+#include "common/error.h"
+#include "sweep/run_config.h"
+
 namespace scalelab::sweep::testing {
 
 class Dir {
@@ -35,5 +40,17 @@ class Dir {
  private:
   std::filesystem::path dir_;
 };
+
+// The one-line message of a run config (named cfg.toml) that must be rejected;
+// the test fails if it is accepted.
+inline std::string run_config_error(const std::string& text) {
+  try {
+    parse_run_config(text, "cfg.toml");
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  FAIL("config was accepted: " << text);
+  return "";
+}
 
 }  // namespace scalelab::sweep::testing

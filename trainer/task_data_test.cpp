@@ -9,6 +9,7 @@
 #include "trainer/engine.h"
 #include "trainer/model.h"
 #include "trainer/task_data.h"
+#include "trainer/test_util.h"
 #include "trainer/trainer.h"
 
 using namespace scalelab;
@@ -26,12 +27,8 @@ struct Capture : MetricSink {
   void flush() override { evals_at_last_flush = evals.size(); }
 };
 
-fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / fmt::format("scalelab-task-test-{}-{}", name, ::getpid());
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using testing::quiet;
+fs::path temp_dir(const std::string& name) { return testing::temp_dir("task", name); }
 
 RunSpec addition_spec() {
   RunSpec s;
@@ -54,14 +51,6 @@ RunSpec addition_spec() {
   s.log_every = 10;
   s.checkpoint_every = 50;
   return s;
-}
-
-TrainOptions quiet(const fs::path& dir) {
-  TrainOptions o;
-  o.run_dir = dir.string();
-  o.progress = Progress::Quiet;
-  o.threads = 1;
-  return o;
 }
 
 std::map<std::string, double> at_step(const std::vector<EvalRow>& rows, std::int64_t step, const std::string& task) {

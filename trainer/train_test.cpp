@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "trainer/checkpoint.h"
 #include "trainer/divergence.h"
+#include "trainer/test_util.h"
 #include "trainer/trainer.h"
 
 using namespace scalelab::trainer;
@@ -25,12 +26,8 @@ struct Capture : MetricSink {
   void flush() override { rows_at_flush.push_back(rows.size()); }
 };
 
-fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / fmt::format("scalelab-train-test-{}-{}", name, ::getpid());
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using testing::quiet;
+fs::path temp_dir(const std::string& name) { return testing::temp_dir("train", name); }
 
 // Structured text a one-layer model learns quickly: short repeated phrases.
 std::string corpus_file() {
@@ -68,14 +65,6 @@ RunSpec tiny_spec() {
   s.checkpoint_every = 10;
   s.schedule.warmup_steps = 5;
   return s;
-}
-
-TrainOptions quiet(const fs::path& dir) {
-  TrainOptions o;
-  o.run_dir = dir.string();
-  o.progress = Progress::Quiet;
-  o.threads = 1;
-  return o;
 }
 
 std::vector<MetricRow> split_rows(const std::vector<MetricRow>& rows, const std::string& split) {
