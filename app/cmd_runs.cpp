@@ -36,6 +36,8 @@ void list_runs(const RunsArgs& a) {
                      {"planned_tokens", r.planned_tokens}, {"tokens_done", r.tokens_done},
                      {"steps_done", r.steps_done}, {"status", r.status}, {"attempts", r.attempts},
                      {"final_train_loss", opt_json(r.final_train_loss)}, {"final_val_loss", opt_json(r.final_val_loss)},
+                     {"final_val_loss_se", opt_json(r.final_val_loss_se)},
+                     {"unique_tokens", opt_json(r.unique_tokens)}, {"epochs", opt_json(r.epochs)},
                      {"tokens_per_s", r.tokens_per_s}, {"wall_s", r.wall_s}, {"error", r.error},
                      {"created_at", r.created_at}, {"finished_at", r.finished_at}});
     fmt::print("{}\n", arr.dump(2));
@@ -45,11 +47,13 @@ void list_runs(const RunsArgs& a) {
     fmt::print("no runs in {}\n", a.db);
     return;
   }
-  Table t({"id", "name", "shape", ">N", ">N non-emb", ">tokens", "status", ">val loss", ">train loss", ">tok/s"});
+  Table t({"id", "name", "shape", ">N", ">N non-emb", ">tokens", ">epochs", "status", ">val loss", ">train loss",
+           ">tok/s"});
   for (auto& r : runs) {
     auto loss = [](const std::optional<double>& v) { return v ? fmt::format("{:.4f}", *v) : std::string("-"); };
     t.add({r.id.substr(0, 12), r.name, r.shape, si(r.params_total), si(r.params_non_embedding),
-           fmt::format("{}/{}", si(r.tokens_done), si(r.planned_tokens)), r.status, loss(r.final_val_loss),
+           fmt::format("{}/{}", si(r.tokens_done), si(r.planned_tokens)),
+           r.epochs ? fmt::format("{:.3g}", *r.epochs) : "-", r.status, loss(r.final_val_loss),
            loss(r.final_train_loss), r.tokens_per_s > 0 ? si(r.tokens_per_s) : "-"});
   }
   fmt::print("{}", t.render());
@@ -92,7 +96,7 @@ void print_curves(const CurvesArgs& a) {
 
 void add_runs_commands(CLI::App& root) {
   static RunsArgs ra;
-  auto* runs = root.add_subcommand("runs", "List runs: id, shape, N, tokens, status, final loss, tok/s");
+  auto* runs = root.add_subcommand("runs", "List runs: id, shape, N, tokens, epochs, status, final loss, tok/s");
   add_db_option(runs, ra.db);
   runs->add_option("--sweep", ra.sweep, "Only this sweep (id or name)");
   runs->add_flag("--json", ra.json, "JSON array instead of a table");

@@ -174,6 +174,7 @@ void run_plan(PlanArgs& a) {
     add_estimates(plan, sc, *st, pool.devices.front(), pool.threads_per_job);
   }
   print_plan(sc, plan, pool, a.json);
+  if (auto w = sweep::epoch_warning(plan); !w.empty()) to_stderr(w);
 }
 
 // ------------------------------------------------------------------ sweep

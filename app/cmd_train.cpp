@@ -59,6 +59,9 @@ void print_summary(const TrainArgs& a, const store::Run& r, const trainer::Train
                         {"tokens", res.tokens}, {"tokens_per_s", res.tokens_per_s}, {"wall_s", res.wall_s},
                         {"final_train_loss", res.final_train_loss ? nlohmann::json(*res.final_train_loss) : nullptr},
                         {"final_val_loss", res.final_val_loss ? nlohmann::json(*res.final_val_loss) : nullptr},
+                        {"final_val_loss_se", r.final_val_loss_se ? nlohmann::json(*r.final_val_loss_se) : nullptr},
+                        {"unique_tokens", r.unique_tokens ? nlohmann::json(*r.unique_tokens) : nullptr},
+                        {"epochs", r.epochs ? nlohmann::json(*r.epochs) : nullptr},
                         {"error", res.error}};
     if (!res.final_evals.empty()) {
       nlohmann::json ev = nlohmann::json::object();
@@ -194,6 +197,10 @@ void run_train(TrainArgs& a) {
   summary.tokens_done = res.tokens;
   summary.final_train_loss = res.final_train_loss;
   summary.final_val_loss = res.final_val_loss;
+  summary.final_val_loss_se = res.final_val_loss_se;
+  summary.unique_tokens = res.unique_tokens;
+  // res.tokens counts from step 0, so a resumed run's epochs cover all its attempts.
+  if (res.unique_tokens && *res.unique_tokens > 0) summary.epochs = res.tokens / *res.unique_tokens;
   summary.tokens_per_s = res.tokens_per_s;
   summary.wall_s = res.wall_s;
   st->finish_run(summary);

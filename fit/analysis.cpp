@@ -1,6 +1,6 @@
-// One `scalelab fit`, end to end: fit, bootstrap, hold-out, residuals -> JSON.
-// Approach 3 lives here; Approaches 1 and 2 in allocation.cpp; the store
-// mapping in record.cpp.
+// One `scalelab fit`, end to end: the pieces every record shares, and the
+// dispatch. Approach 3 lives in parametric.cpp; Approaches 1 and 2 in
+// allocation.cpp; the store mapping in record.cpp.
 #include "fit/analysis.h"
 
 #include <fmt/format.h>
@@ -136,115 +136,78 @@ void spread_warnings(const std::vector<Point>& pts, json& warnings) {
                                    sn, sd));
 }
 
-// ---- Approach 3: parametric laws
-json parametric_record(const Dataset& ds, const FitOptions& o) {
-  json rec, result, warnings = json::array();
-  std::vector<Point> pts = ds.points;
+json law_convergence_json(const Convergence& c, const SolveSettings& s) {
+  json conv = convergence_json(c);
+  conv["solver"] = c.solver == "varpro"
+                       ? fmt::format("variable projection: exact non-negative E, A, B on {} exponent grid points, the "
+                                     "best {} polished by ceres LM with HuberLoss", c.starts, c.polished)
+                       : "multistart: ceres from every grid start (L-BFGS for chinchilla, LM with HuberLoss otherwise), "
+                         "best polished by LM";
+  conv["polished"] = c.polished;
+  conv["function_tolerance"] = s.function_tolerance;
+  conv["gradient_tolerance"] = s.gradient_tolerance;
+  conv["parameter_tolerance"] = s.parameter_tolerance;
+  conv["delta"] = s.delta;
+  return conv;
+}
+
+json bootstrap_json(const FitOptions& o, Law law, const Draws& d) {
+  const int starts = bootstrap_grid_starts(law, o.boot);
+  return {{"resamples", o.boot.resamples},
+          {"ok", d.values.size()},
+          {"failed", d.failed},
+          {"failures", d.failures},
+          {"seed", o.boot.seed},
+          {"level", o.level},
+          {"method", fmt::format("resample points with replacement; refit from the full-data optimum and {} starts "
+                                 "drawn from the grid", starts)},
+          {"grid_start_won", d.grid_start_won},
+          {"seconds", d.seconds},
+          {"draws", d.values}};
+}
+
+// A single-variable power law, fitted to the Pareto frontier: it predicts the
+// frontier, not every run, so it is not backtested against runs.
+json power_record(const Dataset& ds, const FitOptions& o) {
+  const Law law = *o.law;
+  auto pts = frontier(ds.points, law);
   json selection = ds.selection;
-  const bool power = o.law == Law::power_n || o.law == Law::power_d || o.law == Law::power_c;
-  if (power) {
-    pts = frontier(ds.points, o.law);
-    selection["frontier"] = fmt::format("Pareto frontier in ({}, L): {} of {} points", law_variable(o.law),
-                                        pts.size(), ds.points.size());
-  }
-  auto f = fit_law(o.law, pts, o.solve);
+  selection["frontier"] = fmt::format("Pareto frontier in ({}, L): {} of {} points", law_variable(law), pts.size(),
+                                      ds.points.size());
+  auto f = fit_law(law, pts, o.solve);
   Draws draws;
-  if (o.boot.resamples > 0) draws = bootstrap_law(o.law, pts, f, o.solve, o.boot);
-  Model model{law_name(o.law), power ? law_variable(o.law) : "", f.p};
-  auto names = param_names(o.law);
-  json params = json::object();
+  if (o.boot.resamples > 0) draws = bootstrap_law(law, pts, f, o.solve, o.boot);
+  json params = json::object(), result, warnings = json::array();
+  const auto names = param_names(law);
   for (std::size_t k = 0; k < names.size(); ++k) params[names[k]] = interval(f.p[k], column(draws.values, k), o.level);
+  Model model{"power", law_variable(law), f.p};
   double cmax = 0;
   for (auto& p : pts) cmax = std::max(cmax, p.C);
   result["derived"] = derived_json(model, draws.values, reference_budgets(cmax), o.level);
+  result["holdout"] = json{{"skipped", "a power law fits the frontier; see the backtest of --law auto"}};
+  result["backtest"] = {{"unavailable", "a power law fits the frontier, not every run: it is not backtested"},
+                        {"candidates", json::array()}, {"folds", json::array()}, {"chosen", -1}};
+  result["prediction_interval"] = {{"available", false}, {"level", o.level},
+                                   {"why", "a power-law frontier fit is not backtested"}};
+  return law_record("power", selection, params, f, pts.size(), o, draws, result, warnings);
+}
 
-  // Residuals in log space.
-  std::vector<std::pair<double, std::size_t>> res;
-  double ss = 0;
-  for (std::size_t i = 0; i < pts.size(); ++i) {
-    double r = std::log(predict(o.law, f.p, pts[i])) - std::log(pts[i].L);
-    ss += r * r;
-    res.push_back({r, i});
-  }
-  std::stable_sort(res.begin(), res.end(), [](auto& a, auto& b) { return std::fabs(a.first) > std::fabs(b.first); });
-  json largest = json::array();
-  for (std::size_t k = 0; k < std::min<std::size_t>(5, res.size()); ++k) {
-    auto& p = pts[res[k].second];
-    largest.push_back({{"id", p.id}, {"N", p.N}, {"D", p.D}, {"C", p.C}, {"loss", p.L},
-                       {"predicted", predict(o.law, f.p, p)}, {"residual_log", res[k].first}});
-  }
-  result["residuals"] = {{"rmse_log", std::sqrt(ss / static_cast<double>(pts.size()))}, {"largest", largest}};
-
-  // Hold-out: refit below the threshold, predict the rest.
-  json hold = json::object();
-  std::vector<double> Cs;
-  for (auto& p : pts) Cs.push_back(p.C);
-  if (auto thr = holdout_threshold(o.holdout, Cs, o.budget_tolerance, hold)) {
-    std::vector<Point> train, test;
-    for (auto& p : pts) (p.C < *thr ? train : test).push_back(p);
-    hold["threshold"] = *thr;
-    hold["train_points"] = train.size();
-    hold["test_points"] = test.size();
-    try {
-      if (test.empty()) user_error("no points at or above the threshold");
-      auto hf = fit_law(o.law, train, o.solve);
-      std::vector<double> rel;
-      json pts_json = json::array();
-      for (auto& p : test) {
-        double pred = predict(o.law, hf.p, p);
-        rel.push_back(std::fabs(pred - p.L) / p.L);
-        if (pts_json.size() < 10) pts_json.push_back({{"id", p.id}, {"C", p.C}, {"loss", p.L}, {"predicted", pred}});
-      }
-      error_stats(hold, rel);
-      hold["points"] = pts_json;
-      hold["params"] = hf.p;
-    } catch (const UserError& e) {
-      hold["skipped"] = e.what();
-    }
-  }
-  result["holdout"] = hold;
-
-  if (o.law == Law::chinchilla || o.law == Law::kaplan) spread_warnings(pts, warnings);
-  if (f.conv.converged * 2 < f.conv.starts)
-    warnings.push_back(fmt::format("only {} of {} starts converged within {} iterations", f.conv.converged,
-                                   f.conv.starts, f.conv.max_iterations));
-  if (!f.conv.outside_grid.empty()) {
-    std::string c;
-    for (auto& n : f.conv.outside_grid) c += (c.empty() ? "" : ", ") + n;
-    warnings.push_back("the optimum lies outside the start grid in " + c + ": the grid did not bracket it");
-  }
-
-  rec["law"] = law_name(o.law);
+json law_record(const std::string& law, json selection, json params, const ParamFit& f, std::size_t n_points,
+                const FitOptions& o, const Draws& draws, json result, json warnings) {
+  json rec;
+  rec["law"] = law;
   rec["approach"] = "3";
-  rec["selection"] = selection;
-  rec["params"] = params;
+  rec["selection"] = std::move(selection);
+  rec["params"] = std::move(params);
   rec["objective"] = f.objective;
-  rec["n_points"] = pts.size();
-  json conv = convergence_json(f.conv);
-  conv["solver"] = o.law == Law::chinchilla
-                       ? "ceres GradientProblemSolver (L-BFGS) from every start, best polished by ceres LM with HuberLoss"
-                       : "ceres LM with HuberLoss from every start";
-  conv["function_tolerance"] = o.solve.function_tolerance;
-  conv["gradient_tolerance"] = o.solve.gradient_tolerance;
-  conv["parameter_tolerance"] = o.solve.parameter_tolerance;
-  conv["delta"] = o.solve.delta;
-  rec["convergence"] = conv;
-  result["model"] = {{"kind", model.kind}, {"variable", model.variable}, {"p", model.p}};
-  result["bootstrap"] = {{"resamples", o.boot.resamples},
-                         {"ok", draws.values.size()},
-                         {"failed", draws.failed},
-                         {"failures", draws.failures},
-                         {"seed", o.boot.seed},
-                         {"level", o.level},
-                         {"method", fmt::format("resample points with replacement; refit from the full-data optimum "
-                                                "and {} starts drawn from the grid",
-                                                o.law == Law::chinchilla ? o.boot.grid_starts
-                                                                         : std::min(o.boot.grid_starts, 8))},
-                         {"grid_start_won", draws.grid_start_won},
-                         {"seconds", draws.seconds},
-                         {"draws", draws.values}};
-  result["warnings"] = warnings;
-  rec["result"] = result;
+  rec["n_points"] = n_points;
+  rec["convergence"] = law_convergence_json(f.conv, o.solve);
+  const auto& in = info(f.law);
+  result["model"] = {{"kind", in.loss_nd ? in.name : "power"}, {"variable", in.loss_nd ? "" : in.variable},
+                     {"p", f.p}};
+  result["bootstrap"] = bootstrap_json(o, f.law, draws);
+  result["warnings"] = std::move(warnings);
+  rec["result"] = std::move(result);
   return rec;
 }
 

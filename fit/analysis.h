@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fit/approaches.h"
+#include "fit/backtest.h"
 #include "fit/bootstrap.h"
 #include "fit/forecast.h"
 #include "fit/laws.h"
@@ -19,6 +20,7 @@ namespace scalelab::fit {
 
 struct Dataset {
   std::string source;          // "csv:PATH" or the sweep id
+  bool sweep = false;          // budgets are the sweep's clusters of C (else 0.1-decade bins)
   std::vector<Point> points;   // final losses (Approaches 2 and 3)
   std::vector<Curve> curves;   // training curves (Approach 1)
   nlohmann::ordered_json selection = nlohmann::ordered_json::object();    // what went in, what was skipped
@@ -27,7 +29,10 @@ struct Dataset {
 
 struct FitOptions {
   int approach = 3;
-  Law law = Law::chinchilla;  // Approach 3 only
+  std::optional<Law> law;        // Approach 3; unset = auto, chosen by the backtest
+  std::optional<Filter> filter;  // unset = chosen by the backtest
+  std::string weights = "none";  // none | se (1/se^2, relative to the median se)
+  int folds = 2;                 // rolling-origin backtest folds (the largest K budgets)
   SolveSettings solve;
   BootstrapSettings boot;     // resamples = 0 turns the bootstrap off
   std::string holdout = "largest";  // largest | none | a FLOP threshold such as 1e21

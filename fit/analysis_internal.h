@@ -23,7 +23,14 @@ void error_stats(json& j, const std::vector<double>& rel);
 std::vector<double> reference_budgets(double cmax);
 void spread_warnings(const std::vector<Point>&, json& warnings);
 
+json law_convergence_json(const Convergence&, const SolveSettings&);  // with the solver's settings
+json bootstrap_json(const FitOptions&, Law, const Draws&);
+// The Approach-3 record around a fitted law: its columns, model, bootstrap and warnings.
+json law_record(const std::string& law, json selection, json params, const ParamFit&, std::size_t n_points,
+                const FitOptions&, const Draws&, json result, json warnings);
+
 json parametric_record(const Dataset&, const FitOptions&);  // Approach 3
+json power_record(const Dataset&, const FitOptions&);       // Approach 3, a power law on the frontier
 json isoflop_record(const Dataset&, const FitOptions&);     // Approach 2
 json envelope_record(const Dataset&, const FitOptions&);    // Approach 1
 

@@ -78,19 +78,23 @@ Draws bootstrap(const BootstrapSettings& s,
   return d;
 }
 
+int bootstrap_grid_starts(Law law, const BootstrapSettings& bs) {
+  return law == Law::chinchilla ? bs.grid_starts : std::min(bs.grid_starts, 4);
+}
+
 Draws bootstrap_law(Law law, const std::vector<Point>& pts, const ParamFit& best, const SolveSettings& solve,
-                    const BootstrapSettings& bs) {
+                    const BootstrapSettings& bs, const std::vector<double>& base) {
   const auto grid = default_grid(law).points();
   SolveSettings inner = solve;
   inner.threads = 1;  // parallel over resamples instead
   std::vector<char> grid_won(std::max(0, bs.resamples), 0);
   auto d = bootstrap(bs, [&](int i, std::mt19937_64& rng) -> std::optional<std::vector<double>> {
     auto w = resample_weights(pts.size(), rng);
+    for (std::size_t k = 0; k < base.size() && k < w.size(); ++k) w[k] *= base[k];
     std::vector<std::vector<double>> starts{best.x};
     std::vector<std::size_t> idx(grid.size());
     for (std::size_t k = 0; k < idx.size(); ++k) idx[k] = k;
-    // Kaplan and power laws run LM per start (slower per start, smaller grids): at most 8.
-    const int want = law == Law::chinchilla ? bs.grid_starts : std::min(bs.grid_starts, 8);
+    const int want = bootstrap_grid_starts(law, bs);
     const std::size_t take = std::min<std::size_t>(std::max(0, want), idx.size());
     for (std::size_t k = 0; k < take; ++k) {  // partial Fisher-Yates: distinct grid starts
       std::uniform_int_distribution<std::size_t> pick(k, idx.size() - 1);

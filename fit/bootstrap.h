@@ -48,9 +48,13 @@ std::vector<double> resample_weights_grouped(const std::vector<int>& group, std:
 Draws bootstrap(const BootstrapSettings&,
                 const std::function<std::optional<std::vector<double>>(int, std::mt19937_64&)>& fn);
 
+// Grid starts per resample besides the warm start: grid_starts for Chinchilla's
+// L-BFGS kernel; at most 4 for the laws refitted by LM (slower per start).
+int bootstrap_grid_starts(Law, const BootstrapSettings&);
 // Refits a parametric law on each resample (warm start + grid_starts grid starts).
+// base: per-point weights the multiplicities multiply (empty = ones).
 Draws bootstrap_law(Law, const std::vector<Point>&, const ParamFit& best, const SolveSettings&,
-                    const BootstrapSettings&);
+                    const BootstrapSettings&, const std::vector<double>& base = {});
 
 // Percentile with linear interpolation between order statistics (numpy's default).
 double percentile(std::vector<double> v, double q);

@@ -145,19 +145,6 @@ class LbfgsSolver final : public Solver {
   ceres::GradientProblemSolver::Options options_;
 };
 
-// The textbook form: one residual per point, robustified by ceres::HuberLoss.
-struct ChinchillaResidual {
-  double x, z, y;
-  template <typename T>
-  bool operator()(const T* q, T* r) const {
-    T t1 = q[0] - q[3] * x, t2 = q[1] - q[4] * z, t3 = q[2];
-    T m = t1 > t2 ? t1 : t2;
-    m = m > t3 ? m : t3;
-    r[0] = m + log(exp(t1 - m) + exp(t2 - m) + exp(t3 - m)) - y;
-    return true;
-  }
-};
-
 }  // namespace
 
 std::unique_ptr<Solver> make_chinchilla_lbfgs(const std::vector<Point>& pts, const std::vector<double>& w,
@@ -167,11 +154,7 @@ std::unique_ptr<Solver> make_chinchilla_lbfgs(const std::vector<Point>& pts, con
 
 std::unique_ptr<Solver> make_chinchilla_lsq(const std::vector<Point>& pts, const std::vector<double>& w,
                                             const SolveSettings& s) {
-  std::vector<double> weights = w.empty() ? std::vector<double>(pts.size(), 1.0) : w;
-  return make_lsq_solver(5, weights, [&pts](int i) -> ceres::CostFunction* {
-    return new ceres::AutoDiffCostFunction<ChinchillaResidual, 1, 5>(
-        new ChinchillaResidual{std::log(pts[i].N), std::log(pts[i].D), std::log(pts[i].L)});
-  }, s);
+  return make_law_lsq(Law::chinchilla, pts, w, s);
 }
 
 }  // namespace detail

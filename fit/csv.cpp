@@ -117,6 +117,9 @@ CsvPoints read_csv_points(const std::string& path, const CsvColumns& cols, int d
   if (cols.c.empty() && cols.d.empty()) user_error("--csv needs --c-col (FLOPs) or --d-col (tokens), or both");
   const int in_ = find(cols.n, "--n-col"), ic = find(cols.c, "--c-col"), id = find(cols.d, "--d-col"),
             il = find(cols.loss, "--loss-col");
+  if (!cols.unique.empty() && !cols.epochs.empty()) user_error("give --unique-col or --epochs-col, not both");
+  const int iu = find(cols.unique, "--unique-col"), ie = find(cols.epochs, "--epochs-col"),
+            is = find(cols.se, "--se-col");
   if (rows.size() < 2) user_error("{}: no data rows after the header", path);
   for (std::size_t r = 1; r < rows.size(); ++r) {
     const std::string where = fmt::format("{}:{}", path, lines[r]);
@@ -135,6 +138,21 @@ CsvPoints read_csv_points(const std::string& path, const CsvColumns& cols, int d
     if (id >= 0 && !(p.D > 0)) user_error("{}: column \"{}\" is {}, tokens must be positive", where, cols.d, p.D);
     if (id < 0) p.D = p.C / (6 * p.N);
     if (ic < 0) p.C = 6 * p.N * p.D;
+    if (iu >= 0) p.U = number(rows[r][iu], where, cols.unique);
+    if (ie >= 0) {
+      const double e = number(rows[r][ie], where, cols.epochs);
+      if (!(e > 0)) user_error("{}: column \"{}\" is {}, epochs must be positive", where, cols.epochs, e);
+      p.U = p.D / e;
+    }
+    if ((iu >= 0 || ie >= 0) && !(p.U > 0))
+      user_error("{}: column \"{}\" is {}, unique tokens must be positive", where, cols.unique, p.U);
+    if (p.U > p.D * (1 + 1e-9))
+      user_error("{}: unique tokens {:.6g} (column \"{}\") exceed the tokens trained D = {:.6g}; expected U <= D",
+                 where, p.U, iu >= 0 ? cols.unique : cols.epochs, p.D);
+    if (is >= 0) {
+      p.se = number(rows[r][is], where, cols.se);
+      if (!(p.se >= 0)) user_error("{}: column \"{}\" is {}, a standard error must be >= 0", where, cols.se, p.se);
+    }
     out.points.push_back(std::move(p));
   }
   if (drop_highest < 0) user_error("--drop-highest must be >= 0, got {}", drop_highest);

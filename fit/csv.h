@@ -12,6 +12,9 @@ struct CsvColumns {
   std::string c;     // training FLOPs; D = C / (6N) when there is no D column
   std::string d;     // tokens; C = 6ND when there is no C column
   std::string loss;  // required
+  std::string unique;  // unique tokens U (data-constrained law); or
+  std::string epochs;  // epochs, U = D / epochs
+  std::string se;      // standard error of the loss (--weights se)
 };
 
 struct CsvPoints {

@@ -32,6 +32,28 @@ double argmin(const std::function<double(double)>& f, double lo, double hi) {
   return 0.5 * (a + b);
 }
 
+// The inverse error function, for the normal quantile of a level (Giles 2010's single-precision form
+// refined by two Newton steps).
+double erfinv_approx(double x) {
+  double w = -std::log((1 - x) * (1 + x)), p;
+  if (w < 5) {
+    w -= 2.5;
+    p = 2.81022636e-08;
+    for (double c : {3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
+                     -0.00417768164, 0.246640727, 1.50140941})
+      p = c + p * w;
+  } else {
+    w = std::sqrt(w) - 3;
+    p = -0.000200214257;
+    for (double c : {0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047,
+                     1.00167406, 2.83297682})
+      p = c + p * w;
+  }
+  double y = p * x;
+  for (int i = 0; i < 2; ++i) y -= (std::erf(y) - x) / (2 / std::sqrt(M_PI) * std::exp(-y * y));
+  return y;
+}
+
 // Solves g(x) = 0 for increasing or decreasing g on [lo, hi] by bisection; NaN if no sign change.
 double bisect(const std::function<double(double)>& g, double lo, double hi) {
   double glo = g(lo), ghi = g(hi);
@@ -43,27 +65,73 @@ double bisect(const std::function<double(double)>& g, double lo, double hi) {
   }
   return 0.5 * (lo + hi);
 }
+// The (N, D) a query is about: given, or what the forecast chose.
+std::pair<double, double> query_nd(const Query& q, const std::vector<Quantity>& qs) {
+  double N = q.params.value_or(NAN), D = q.tokens.value_or(NAN);
+  for (auto& x : qs) {
+    if (x.name == "N") N = x.value;
+    if (x.name == "D" || x.name == "compute-optimal D" || x.name == "D to reach target") D = x.value;
+  }
+  return {N, D};
+}
+
+// The prediction interval of a predicted loss: the calibrated out-of-sample sd
+// around the point estimate, with the bootstrap's spread inside it. Where a
+// parameter is not identified, it also spans every draw's prediction.
+void add_prediction_intervals(const Model& m, const Query& q, std::vector<Quantity>& out,
+                              const std::vector<std::vector<double>>& samples, double level) {
+  if (!m.pi.available || !m.range) return;
+  auto [N, D] = query_nd(q, out);
+  const double h = N > 0 && D > 0 ? horizon(*m.range, N, D).decades : 0;
+  const double z = std::sqrt(2.0) * erfinv_approx(level);
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    auto& x = out[k];
+    if (x.unit != "nats/token" || (x.name != "loss" && x.name != "loss (compute-optimal)")) continue;
+    const double sd_boot = x.interval && x.lo > 0 ? (std::log(x.hi) - std::log(x.lo)) / (2 * z) : 0;
+    Calibration c = m.pi;
+    c.q = std::max(c.q, 0.0);
+    const double w = c.half_width(sd_boot, h);
+    x.prediction = true;
+    x.pred_lo = x.value * std::exp(-w);
+    x.pred_hi = x.value * std::exp(w);
+    if (!m.not_identified.empty() && !samples[k].empty()) {
+      auto [lo, hi] = std::minmax_element(samples[k].begin(), samples[k].end());
+      x.pred_lo = std::min(x.pred_lo, *lo);
+      x.pred_hi = std::max(x.pred_hi, *hi);
+    }
+  }
+}
+
 }  // namespace
 
-double Model::loss(double N, double D) const {
-  if (kind == "chinchilla") return Chinchilla::from(p).loss(N, D);
-  if (kind == "kaplan") return std::pow(std::pow(p[0] / N, p[2] / p[3]) + p[1] / D, p[3]);
-  user_error("a {} fit has no L(N, D); refit with --law chinchilla or kaplan", kind);
+std::optional<Law> Model::law() const {
+  if (kind == "allocation" || kind.empty()) return std::nullopt;
+  if (kind == "power") return law_from_name("power", variable == "N" ? "n" : variable == "D" ? "d" : "c");
+  return law_from_name(kind);
+}
+
+bool Model::has_loss_nd() const {
+  auto l = law();
+  return l && info(*l).loss_nd;
+}
+
+double Model::loss(double N, double D, double U) const {
+  if (!has_loss_nd()) user_error("a {} fit has no L(N, D); refit with an L(N, D) law (--law auto)", kind);
+  return predict(*law(), p, Point{N, D, 6 * N * D, 0, "", U});
 }
 
 std::pair<double, double> Model::optimal(double C) const {
-  if (kind == "chinchilla") {
+  if (has_loss_nd() && info(*law()).closed_form_optimum) {
     auto c = Chinchilla::from(p);
     return {c.n_opt(C), c.d_opt(C)};
   }
-  if (kind == "kaplan") {
+  if (has_loss_nd()) {
     double x = argmin([&](double lnN) { return loss(std::exp(lnN), C / (6 * std::exp(lnN))); }, std::log(1e3),
                       std::log(C / 6 / 1e3));
     return {std::exp(x), C / (6 * std::exp(x))};
   }
   if (kind == "allocation") return {p[0] * std::pow(C, p[1]), p[2] * std::pow(C, p[3])};
-  user_error("a power law in {} has no compute-optimal allocation; fit --law chinchilla, or --approach 1 or 2",
-             variable);
+  user_error("a power law in {} has no compute-optimal allocation; fit --law auto, or --approach 1 or 2", variable);
 }
 
 bool Model::has_frontier() const {
@@ -81,22 +149,17 @@ double Model::frontier_loss(double C) const {
 }
 
 double Model::loss_limit(double N) const {
-  if (kind == "chinchilla") return p[0] + p[1] * std::pow(N, -p[3]);
-  if (kind == "kaplan") return std::pow(p[0] / N, p[2]);
+  if (has_loss_nd()) return loss(N, 1e45);  // every L(N, D) law's D term vanishes there
   if (kind == "power" && variable == "N") return p[0] + p[1] * std::pow(N, -p[2]);
   user_error("a {} fit has no L(N)", kind == "power" ? "power law in " + variable : kind);
 }
 
 double Model::tokens_for_loss(double N, double L) const {
-  if (kind == "chinchilla") {
-    double gap = L - p[0] - p[1] * std::pow(N, -p[3]);
-    return gap > 0 ? std::pow(p[2] / gap, 1 / p[4]) : INFINITY;
-  }
-  if (kind == "kaplan") {
-    double gap = std::pow(L, 1 / p[3]) - std::pow(p[0] / N, p[2] / p[3]);
-    return gap > 0 ? p[1] / gap : INFINITY;
-  }
-  user_error("a {} fit has no L(N, D); refit with --law chinchilla or kaplan", kind);
+  if (!has_loss_nd()) user_error("a {} fit has no L(N, D); refit with an L(N, D) law (--law auto)", kind);
+  if (!(loss_limit(N) < L)) return INFINITY;
+  // L(N, D) falls with D for every law here: bisect in ln D.
+  double lnD = bisect([&](double x) { return loss(N, std::exp(x)) - L; }, 0, std::log(1e45));
+  return std::isnan(lnD) ? INFINITY : std::exp(lnD);
 }
 
 std::vector<Value> evaluate(const Model& m, const Query& q) {
@@ -144,7 +207,7 @@ std::vector<Value> evaluate(const Model& m, const Query& q) {
     N = *q.params;
     if (q.tokens) {
       D = *q.tokens;
-      put("loss", "nats/token", m.loss(N, D));
+      put("loss", "nats/token", m.loss(N, D, q.unique_tokens.value_or(0)));
       C = 6 * N * D;
     } else if (q.target_loss) {
       D = m.tokens_for_loss(N, *q.target_loss);
@@ -215,12 +278,17 @@ std::vector<Quantity> forecast(const Model& m, const std::vector<std::vector<dou
   for (auto [v, flag] : {std::pair{q.compute, "--compute"}, {q.params, "--params"}, {q.tokens, "--tokens"},
                          {q.target_loss, "--target-loss"}, {q.inference_tokens, "--inference-tokens"},
                          {q.gpu_hours, "--gpu-hours"}, {q.peak_tflops, "--peak-tflops"},
-                         {q.gpu_memory_gb, "--gpu-memory-gb"}})
+                         {q.gpu_memory_gb, "--gpu-memory-gb"}, {q.unique_tokens, "--unique-tokens"}})
     if (v && !(*v > 0 && std::isfinite(*v))) user_error("{} must be a positive number, got {}", flag, *v);
   if (q.compute && q.gpu_hours) user_error("give --compute or --gpu-hours, not both");
   if (q.tokens && !q.params) user_error("--tokens needs --params (the loss of N parameters trained on D tokens)");
+  if (q.unique_tokens && !(q.tokens && m.law() && info(*m.law()).needs_unique))
+    user_error("--unique-tokens goes with --params and --tokens, from a data-constrained fit (this one is {})", m.kind);
+  if (q.unique_tokens && *q.unique_tokens > *q.tokens * (1 + 1e-9))
+    user_error("--unique-tokens {:.4g} exceeds --tokens {:.4g}; expected U <= D", *q.unique_tokens, *q.tokens);
   if (q.target_loss && m.has_loss_nd()) {
-    double floor = m.kind == "chinchilla" ? m.p[0] : 0;
+    const int e = info(*m.law()).e_index;
+    double floor = e >= 0 ? m.p[e] : 0;
     if (*q.target_loss <= floor)
       user_error("--target-loss {} is at or below the fitted irreducible loss E = {:.4f}: no model reaches it",
                  *q.target_loss, floor);
@@ -251,7 +319,15 @@ std::vector<Quantity> forecast(const Model& m, const std::vector<std::vector<dou
     auto iv = percentile_interval(samples[k], level);
     out[k].lo = iv.lo, out[k].hi = iv.hi, out[k].interval = true;
   }
+  add_prediction_intervals(m, q, out, samples, level);
   return out;
+}
+
+std::optional<Horizon> regime(const Model& m, const Query& q, const std::vector<Quantity>& qs) {
+  if (!m.range) return std::nullopt;
+  auto [N, D] = query_nd(q, qs);
+  if (!(N > 0 && D > 0)) return std::nullopt;
+  return horizon(*m.range, N, D);
 }
 
 }  // namespace scalelab::fit

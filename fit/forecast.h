@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "fit/backtest.h"
 #include "fit/laws.h"
 
 namespace scalelab::fit {
@@ -13,12 +14,17 @@ namespace scalelab::fit {
 // What a fit can predict. Parametric laws carry their parameters; Approaches 1
 // and 2 carry N_opt(C) = kN C^a, D_opt(C) = kD C^b and, when fitted, L(C).
 struct Model {
-  std::string kind;       // chinchilla | kaplan | power | allocation
+  std::string kind;       // a law's name (chinchilla, kaplan, ...), power, or allocation
   std::string variable;   // power: N | D | C
   std::vector<double> p;  // law parameters; allocation: {kN, a, kD, b} [+ {E, G, gamma}]
+  // What the fit knows about its own reach (Approach 3 L(N, D) laws only).
+  Calibration pi;                          // the prediction interval; pi.why when unavailable
+  std::optional<Range> range;              // the fitted region, for the regime verdict
+  std::vector<std::string> not_identified;  // parameters the data do not pin down
 
-  bool has_loss_nd() const { return kind == "chinchilla" || kind == "kaplan"; }
-  double loss(double N, double D) const;                // needs has_loss_nd()
+  std::optional<Law> law() const;  // the registry law, for parametric kinds
+  bool has_loss_nd() const;
+  double loss(double N, double D, double U = 0) const;  // needs has_loss_nd(); U = 0: fresh data
   std::pair<double, double> optimal(double C) const;    // compute-optimal (N, D)
   bool has_frontier() const;
   double frontier_loss(double C) const;                 // loss of the compute-optimal model at C
@@ -38,6 +44,7 @@ const Accelerator& find_accelerator(const std::string& name);
 
 struct Query {
   std::optional<double> compute, target_loss, params, tokens, inference_tokens;
+  std::optional<double> unique_tokens;  // data-constrained laws: the unique tokens behind --tokens
   std::optional<double> gpu_hours;  // total GPU-hours; C = GPU-hours * 3600 * peak * mfu
   std::string gpu = "h100";
   std::optional<double> peak_tflops;  // overrides the table
@@ -49,13 +56,17 @@ struct Query {
 
 struct Quantity {
   std::string name, unit;
-  double value = 0, lo = 0, hi = 0;
+  double value = 0, lo = 0, hi = 0;  // lo, hi: the confidence interval (the law's own uncertainty)
   int undefined = 0;  // draws where the quantity does not exist (e.g. target below E)
   bool interval = false;
+  // Predicted losses: where a new run's loss will land (docs/fits.md, "Prediction interval").
+  bool prediction = false;
+  double pred_lo = 0, pred_hi = 0;
 };
 
 // Validates the query against the model (one clear error for a mode the law
-// cannot answer), then evaluates it on the point estimate and every draw.
+// cannot answer), then evaluates it on the point estimate and every draw, and
+// puts a prediction interval around predicted losses where the model has one.
 std::vector<Quantity> forecast(const Model&, const std::vector<std::vector<double>>& draws, const Query&,
                                double level = 0.95);
 // The point evaluation: ordered (name, unit, value).
@@ -64,5 +75,8 @@ struct Value {
   double v;
 };
 std::vector<Value> evaluate(const Model&, const Query&);
+// Where the query's (N, D) lies against the fitted data; nullopt when the
+// model has no fitted range or the query has no (N, D).
+std::optional<Horizon> regime(const Model&, const Query&, const std::vector<Quantity>&);
 
 }  // namespace scalelab::fit

@@ -1,70 +1,32 @@
-// Law bookkeeping (names, coordinates, predictions, data checks) and the one
-// entry point that fits any parametric law from a multistart.
+// Law bookkeeping (data checks, objective) and the one entry point that fits
+// any parametric law: the multistart, or variable projection (fit/varpro.cpp).
 #include "fit/laws.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <set>
 
 #include "common/error.h"
 #include "fit/chinchilla_internal.h"
-#include "fit/kaplan_internal.h"
-#include "fit/power_internal.h"
+#include "fit/law_defs.h"
 #include "fit/solver.h"
 
 namespace scalelab::fit {
 
-std::string law_name(Law l) {
-  switch (l) {
-    case Law::chinchilla: return "chinchilla";
-    case Law::kaplan: return "kaplan";
-    default: return "power";
-  }
+std::string solver_name(Solver s) {
+  return s == Solver::multistart ? "multistart" : s == Solver::varpro ? "varpro" : "auto";
 }
 
-std::string law_variable(Law l) {
-  switch (l) {
-    case Law::power_n: return "N";
-    case Law::power_d: return "D";
-    case Law::power_c: return "C";
-    default: return "N,D";
-  }
+Solver solver_from_name(const std::string& s) {
+  if (s == "auto") return Solver::automatic;
+  if (s == "multistart") return Solver::multistart;
+  if (s == "varpro") return Solver::varpro;
+  user_error("--solver must be auto, multistart or varpro, got '{}'", s);
 }
 
-std::vector<std::string> param_names(Law l) {
-  switch (l) {
-    case Law::chinchilla: return {"E", "A", "B", "alpha", "beta"};
-    case Law::kaplan: return {"Nc", "Dc", "alpha_N", "alpha_D"};
-    default: return {"E", "A", "alpha"};
-  }
+Chinchilla Chinchilla::from(const std::vector<double>& p) {
+  return {p[0], p[1], p[2], p[3], p.size() > 4 ? p[4] : p[3]};
 }
-
-std::vector<double> to_solver(Law l, const std::vector<double>& p) {
-  switch (l) {
-    case Law::chinchilla: return {std::log(p[1]), std::log(p[2]), std::log(p[0]), p[3], p[4]};
-    case Law::kaplan: return {std::log(p[0]), std::log(p[1]), p[2] / p[3], p[3]};
-    default: return {std::log(p[1]), std::log(p[0]), p[2]};
-  }
-}
-
-std::vector<double> from_solver(Law l, const std::vector<double>& x) {
-  switch (l) {
-    case Law::chinchilla: return {std::exp(x[2]), std::exp(x[0]), std::exp(x[1]), x[3], x[4]};
-    case Law::kaplan: return {std::exp(x[0]), std::exp(x[1]), x[2] * x[3], x[3]};
-    default: return {std::exp(x[1]), std::exp(x[0]), x[2]};
-  }
-}
-
-double predict(Law l, const std::vector<double>& p, const Point& pt) {
-  switch (l) {
-    case Law::chinchilla: return Chinchilla::from(p).loss(pt.N, pt.D);
-    case Law::kaplan: return std::pow(std::pow(p[0] / pt.N, p[2] / p[3]) + p[1] / pt.D, p[3]);
-    default: return p[0] + p[1] * std::pow(detail::power_variable(l, pt), -p[2]);
-  }
-}
-
-Chinchilla Chinchilla::from(const std::vector<double>& p) { return {p[0], p[1], p[2], p[3], p[4]}; }
 double Chinchilla::loss(double N, double D) const {
   return E + A * std::pow(N, -alpha) + B * std::pow(D, -beta);
 }
@@ -93,14 +55,6 @@ std::size_t Grid::size() const {
   return n;
 }
 
-Grid default_grid(Law l) {
-  switch (l) {
-    case Law::chinchilla: return chinchilla_grid();
-    case Law::kaplan: return detail::kaplan_grid();
-    default: return detail::power_grid();
-  }
-}
-
 namespace {
 std::size_t distinct(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -113,61 +67,103 @@ void need_positive(const Point& p, double v, const char* what) {
   if (!(v > 0) || !std::isfinite(v))
     user_error("point {}: {} is {}, expected a positive finite number", p.id.empty() ? "?" : p.id, what, v);
 }
+
+std::vector<double> column(const std::vector<Point>& pts, double (*get)(const Point&)) {
+  std::vector<double> v;
+  for (auto& p : pts) v.push_back(get(p));
+  return v;
+}
 }  // namespace
 
 void check_points(Law l, const std::vector<Point>& pts) {
-  const std::size_t need = param_names(l).size() + 2;
+  const auto& in = info(l);
+  const std::size_t need = in.params.size() + 2;
   if (pts.size() < need)
-    user_error("too few points for a {} fit: {} given, at least {} needed ({} parameters + 2)", law_name(l),
+    user_error("too few points for a {} fit: {} given, at least {} needed ({} parameters + 2)", in.name,
                pts.size(), need, need - 2);
+  const bool nd = in.loss_nd;
   for (auto& p : pts) {
     need_positive(p, p.L, "the loss");
-    if (l == Law::chinchilla || l == Law::kaplan || l == Law::power_n) need_positive(p, p.N, "N (parameters)");
-    if (l == Law::chinchilla || l == Law::kaplan || l == Law::power_d) need_positive(p, p.D, "D (tokens)");
+    if (nd || l == Law::power_n) need_positive(p, p.N, "N (parameters)");
+    if (nd || l == Law::power_d) need_positive(p, p.D, "D (tokens)");
     if (l == Law::power_c) need_positive(p, p.C, "C (FLOPs)");
+    if (in.needs_unique) {
+      need_positive(p, p.U, "U (unique tokens; the data-constrained law needs them)");
+      if (p.U > p.D * (1 + 1e-9))
+        user_error("point {}: unique tokens U = {:.6g} exceed the tokens trained D = {:.6g}; expected U <= D",
+                   p.id.empty() ? "?" : p.id, p.U, p.D);
+    }
   }
-  auto column = [&](auto get) {
-    std::vector<double> v;
-    for (auto& p : pts) v.push_back(get(p));
-    return v;
-  };
-  if (l == Law::chinchilla || l == Law::kaplan) {
-    auto nN = distinct(column([](const Point& p) { return p.N; }));
-    auto nD = distinct(column([](const Point& p) { return p.D; }));
+  if (nd) {
+    auto nN = distinct(column(pts, [](const Point& p) { return p.N; }));
+    auto nD = distinct(column(pts, [](const Point& p) { return p.D; }));
     if (nN < 3)
       user_error("{} distinct model size{} (N = {:.4g}): a {} fit needs at least 3 sizes to separate the N and D terms",
-                 nN, nN == 1 ? "" : "s", pts[0].N, law_name(l));
+                 nN, nN == 1 ? "" : "s", pts[0].N, in.name);
     if (nD < 3)
       user_error("{} distinct token count{} (D = {:.4g}): a {} fit needs at least 3 to separate the N and D terms",
-                 nD, nD == 1 ? "" : "s", pts[0].D, law_name(l));
+                 nD, nD == 1 ? "" : "s", pts[0].D, in.name);
   } else {
-    auto n = distinct(column([&](const Point& p) { return detail::power_variable(l, p); }));
-    if (n < 3) user_error("{} distinct {} value(s): a power law in {} needs at least 3", n, law_variable(l), law_variable(l));
+    std::vector<double> x;
+    for (auto& p : pts) x.push_back(power_variable(l, p));
+    auto n = distinct(x);
+    if (n < 3) user_error("{} distinct {} value(s): a power law in {} needs at least 3", n, in.variable, in.variable);
   }
 }
 
 double objective(Law l, const std::vector<double>& p, const std::vector<Point>& pts, double delta,
                  const std::vector<double>& w) {
-  const auto q = to_solver(l, p);
+  const auto& d = detail::def(l);
+  const auto q = d.to_coords(p);
   double c = 0;
   for (std::size_t i = 0; i < pts.size(); ++i) {
     double wi = w.empty() ? 1.0 : w[i];
     if (wi <= 0) continue;
-    double lhat;
-    if (l == Law::chinchilla) {
-      const double t1 = q[0] - q[3] * std::log(pts[i].N), t2 = q[1] - q[4] * std::log(pts[i].D), t3 = q[2];
-      const double m = std::max(t1, std::max(t2, t3));
-      lhat = m + std::log(std::exp(t1 - m) + std::exp(t2 - m) + std::exp(t3 - m));
-    } else if (l == Law::kaplan) {
-      lhat = detail::kaplan_log_loss(q.data(), std::log(pts[i].N), std::log(pts[i].D));
-    } else {
-      lhat = detail::power_log_loss(q.data(), std::log(detail::power_variable(l, pts[i])));
-    }
-    const double r = lhat - std::log(pts[i].L), a = std::fabs(r);
+    const double r = d.log_loss(q.data(), detail::Features::of(pts[i])) - std::log(pts[i].L), a = std::fabs(r);
     c += wi * (a <= delta ? 0.5 * r * r : delta * (a - 0.5 * delta));
   }
   return c;
 }
+
+namespace detail {
+std::unique_ptr<Solver> make_law_lsq(Law l, const std::vector<Point>& pts, const std::vector<double>& w,
+                                     const SolveSettings& s) {
+  std::vector<double> weights = w.empty() ? std::vector<double>(pts.size(), 1.0) : w;
+  const auto& d = def(l);
+  return make_lsq_solver(static_cast<int>(d.coords.size()), weights,
+                         [&](int i) { return d.residual(Features::of(pts[i])); }, s);
+}
+}  // namespace detail
+
+namespace {
+ParamFit multistart_fit(Law l, const std::vector<Point>& pts, const SolveSettings& s, const std::vector<double>& w,
+                        const std::vector<std::vector<double>>& given) {
+  const Grid grid = default_grid(l);
+  const auto starts = given.empty() ? grid.points() : given;
+  detail::SolverFactory factory;
+  if (l == Law::chinchilla) factory = [&] { return detail::make_chinchilla_lbfgs(pts, w, s); };
+  else factory = [&] { return detail::make_law_lsq(l, pts, w, s); };
+  int threads = 1;
+  const auto results = detail::multistart(factory, starts, s.threads, &threads);
+  ParamFit f;
+  f.law = l;
+  f.conv = detail::summarize(results, starts, given.empty() ? &grid : nullptr, s.max_iterations);
+  f.conv.solver = "multistart";
+  f.conv.threads = threads;
+  if (f.conv.best_start < 0)
+    user_error("the {} fit failed from all {} starts (no finite objective): check the data", law_name(l),
+               starts.size());
+  f.x = results[f.conv.best_start].x;
+  if (l == Law::chinchilla) {
+    // Polish with Levenberg-Marquardt on the per-point HuberLoss form.
+    auto polished = detail::make_law_lsq(l, pts, w, s)->solve(f.x);
+    if (std::isfinite(polished.cost) &&
+        objective(l, from_solver(l, polished.x), pts, s.delta, w) < objective(l, from_solver(l, f.x), pts, s.delta, w))
+      f.x = polished.x;
+  }
+  return f;
+}
+}  // namespace
 
 ParamFit fit_law(Law l, const std::vector<Point>& pts, const SolveSettings& s, const std::vector<double>& w,
                  const std::vector<std::vector<double>>& given) {
@@ -180,32 +176,12 @@ ParamFit fit_law(Law l, const std::vector<Point>& pts, const SolveSettings& s, c
     check_points(l, pts);
   }
   const auto t0 = std::chrono::steady_clock::now();
-  const Grid grid = default_grid(l);
-  const auto starts = given.empty() ? grid.points() : given;
-  detail::SolverFactory factory;
-  switch (l) {
-    case Law::chinchilla: factory = [&] { return detail::make_chinchilla_lbfgs(pts, w, s); }; break;
-    case Law::kaplan: factory = [&] { return detail::make_kaplan_lsq(pts, w, s); }; break;
-    default: factory = [&] { return detail::make_power_lsq(l, pts, w, s); }; break;
-  }
-  int threads = 1;
-  const auto results = detail::multistart(factory, starts, s.threads, &threads);
-  ParamFit f;
-  f.law = l;
-  f.conv = detail::summarize(results, starts, given.empty() ? &grid : nullptr, s.max_iterations);
-  f.conv.threads = threads;
-  if (f.conv.best_start < 0)
-    user_error("the {} fit failed from all {} starts (no finite objective): check the data", law_name(l),
-               starts.size());
-  f.x = results[f.conv.best_start].x;
-  if (l == Law::chinchilla) {
-    // Polish with Levenberg-Marquardt on the per-point HuberLoss form.
-    auto lsq = detail::make_chinchilla_lsq(pts, w, s);
-    auto polished = lsq->solve(f.x);
-    auto pp = from_solver(l, polished.x);
-    if (std::isfinite(polished.cost) && objective(l, pp, pts, s.delta, w) < objective(l, from_solver(l, f.x), pts, s.delta, w))
-      f.x = polished.x;
-  }
+  const bool varpro = given.empty() && detail::def(l).linear &&
+                      (s.solver == Solver::varpro || s.solver == Solver::automatic);
+  if (s.solver == Solver::varpro && !detail::def(l).linear)
+    user_error("--solver varpro needs a law that is linear in E, A, B once its exponents are fixed; {} is not",
+               law_name(l));
+  ParamFit f = varpro ? detail::varpro_fit(l, pts, s, w) : multistart_fit(l, pts, s, w, given);
   f.p = from_solver(l, f.x);
   f.objective = objective(l, f.p, pts, s.delta, w);
   for (double v : f.p)

@@ -51,8 +51,29 @@ json from_store(const store::Fit& f) {
 Model model_of(const json& r) {
   if (!r.contains("result") || !r["result"].contains("model"))
     user_error("fit {} has no model to forecast from (stored by another tool?)", r.value("id", 0));
-  auto& m = r["result"]["model"];
-  return Model{m.value("kind", ""), m.value("variable", ""), m.value("p", std::vector<double>{})};
+  const json& res = r["result"];
+  auto& m = res["model"];
+  Model model{m.value("kind", ""), m.value("variable", ""), m.value("p", std::vector<double>{})};
+  // Records stored before the prediction interval existed have none of these: the forecast says so.
+  model.pi.why = "this fit was stored without a backtest (refit it)";
+  if (res.contains("prediction_interval")) {
+    const json& pi = res["prediction_interval"];
+    model.pi.available = pi.value("available", false);
+    model.pi.why = pi.value("why", "");
+    model.pi.level = pi.value("level", 0.95);
+    model.pi.noise = pi.value("noise", 0.0);
+    model.pi.kappa = pi.value("kappa", 0.0);
+    model.pi.q = pi.value("q", 0.0);
+    model.pi.n = pi.value("n", 0);
+  }
+  if (res.contains("range")) {
+    const json& g = res["range"];
+    model.range = Range{g.value("c_lo", 0.0), g.value("c_hi", 0.0), g.value("n_lo", 0.0), g.value("n_hi", 0.0),
+                        g.value("d_lo", 0.0), g.value("d_hi", 0.0), g.value("r_lo", 0.0), g.value("r_hi", 0.0)};
+  }
+  if (res.contains("identification"))
+    model.not_identified = res["identification"].value("not_identified", std::vector<std::string>{});
+  return model;
 }
 
 std::vector<std::vector<double>> draws_of(const json& r) {

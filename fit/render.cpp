@@ -25,10 +25,59 @@ std::string range(const json& p) {
   return num(p["lo"]) + " .. " + num(p["hi"]);
 }
 
-void table_of(std::string& out, const json& obj, const std::string& head) {
-  Table t({head, ">value", ">95% interval"});
-  for (auto& [k, v] : obj.items()) t.add({k, num(v["value"]), range(v)});
+void table_of(std::string& out, const json& obj, const std::string& head, const json& ident = json()) {
+  const bool judged = ident.is_object() && !ident.empty();
+  std::vector<std::string> cols{head, ">value", ">95% interval"};
+  if (judged) cols.push_back("identified");
+  Table t(cols);
+  for (auto& [k, v] : obj.items()) {
+    std::vector<std::string> row{k, num(v["value"]), range(v)};
+    if (judged)
+      row.push_back(!ident.contains(k) ? "-" : ident[k].value("identified", true) ? "yes" : "NO: " + ident[k].value("why", ""));
+    t.add(row);
+  }
   out += t.render();
+}
+
+std::string pct(const json& v) { return v.is_number() ? fmt::format("{:.2f}%", 100 * v.get<double>()) : "-"; }
+
+// The backtest: one row per candidate (law x filter), the chosen one marked.
+void backtest_of(std::string& out, const json& bt) {
+  if (bt.is_null()) return;
+  if (bt.contains("unavailable")) {
+    out += fmt::format("backtest: none: {}\n", bt["unavailable"].get<std::string>());
+    return;
+  }
+  int folds = static_cast<int>(bt["folds"].size()), test = 0;
+  for (auto& f : bt["folds"]) test += f.value("test_points", 0);
+  out += fmt::format("backtest: {} rolling-origin fold{} ({} held-out points), each of the largest budgets predicted "
+                     "from the budgets below it\n", folds, folds == 1 ? "" : "s", test);
+  Table t({" ", "law", "filter", ">params", ">held-out mean", ">max", ">95% PI coverage", "note"});
+  const int chosen = bt.value("chosen", -1);
+  int k = 0;
+  for (auto& r : bt["candidates"]) {
+    t.add({k == chosen ? "*" : "", r.value("law", ""), r.value("filter", ""), std::to_string(r.value("params", 0)),
+           pct(r["mean_abs_rel_error"]), pct(r["max_abs_rel_error"]), pct(r["coverage"]), r.value("failed", "")});
+    ++k;
+  }
+  out += t.render();
+  if (chosen >= 0) {
+    auto& c = bt["candidates"][chosen];
+    out += fmt::format("chosen: {} with filter {}: {}\n", c.value("law", ""), c.value("filter", ""),
+                       bt.value("why", ""));
+  }
+}
+
+void interval_of(std::string& out, const json& pi) {
+  if (pi.is_null()) return;
+  if (!pi.value("available", false)) {
+    out += fmt::format("prediction interval: none ({})\n", pi.value("why", ""));
+    return;
+  }
+  out += fmt::format("prediction interval: {:.0f}%: log L within {:.2f} x sqrt(sd_boot^2 + {:.4f}^2 + ({:.4f} h)^2), "
+                     "h = decades outside the fitted data; calibrated on {} backtest residuals\n",
+                     100 * pi.value("level", 0.95), pi.value("q", 0.0), pi.value("noise", 0.0),
+                     pi.value("kappa", 0.0), pi.value("n", 0));
 }
 }  // namespace
 
@@ -38,7 +87,14 @@ std::string render_fit(const json& r) {
   const json& conv = r["convergence"];
   out += fmt::format("{} fit, approach {}, {} points from {}\n", r.value("law", "?"), r.value("approach", "?"),
                      r.value("n_points", 0), r.value("source", "?"));
-  if (r["approach"] == "3") {
+  if (r["approach"] == "3" && conv.value("solver", "").rfind("variable projection", 0) == 0) {
+    out += fmt::format("objective {:.10f} (summed Huber, delta {}); variable projection over {} exponent grid points, "
+                       "{}/{} polished starts converged, {} reached the best{}; {:.2f} s on {} thread(s)\n",
+                       r.value("objective", 0.0), conv.value("delta", 1e-3), conv.value("starts", 0),
+                       conv.value("converged", 0), conv.value("polished", 0), conv.value("reached_best", 0),
+                       conv.value("best_start_on_grid_boundary", false) ? " (on the grid's edge)" : "",
+                       conv.value("seconds", 0.0), conv.value("threads", 1));
+  } else if (r["approach"] == "3") {
     out += fmt::format(
         "objective {:.10f} (summed Huber, delta {}); {}/{} starts converged, {} reached the best; best start #{}{}; "
         "{:.2f} s on {} thread(s)\n",
@@ -57,8 +113,14 @@ std::string render_fit(const json& r) {
     out += fmt::format("{} envelope points from {} distinct runs\n", conv.value("envelope_points", 0),
                        conv.value("winners", 0));
   }
+  if (r["approach"] == "3" && res.contains("backtest")) {
+    out += "\n";
+    backtest_of(out, res["backtest"]);
+    interval_of(out, res["prediction_interval"]);
+  }
   out += "\n";
-  table_of(out, r["params"], "parameter");
+  const json ident = res.contains("identification") ? res["identification"]["params"] : json();
+  table_of(out, r["params"], "parameter", ident);
   if (res.contains("derived") && !res["derived"].empty()) {
     out += "\n";
     table_of(out, res["derived"], "derived");

@@ -47,7 +47,8 @@ void parallel_for(int n, int threads, const std::function<void(int, int)>& fn) {
 
 void quiet_ceres() {
   static std::once_flag once;
-  std::call_once(once, [] { FLAGS_minloglevel = google::GLOG_ERROR; });
+  // Failed steps are counted in the convergence record, not logged.
+  std::call_once(once, [] { FLAGS_minloglevel = google::GLOG_FATAL; });
 }
 
 std::vector<StartResult> multistart(const SolverFactory& factory,

@@ -52,4 +52,12 @@ std::unique_ptr<Solver> make_lsq_solver(int dims, const std::vector<double>& wei
                                         const std::function<ceres::CostFunction*(int)>& make_residual,
                                         const SolveSettings&);
 
+// That solver for a registry law (its functor under AutoDiff, one residual per point).
+std::unique_ptr<Solver> make_law_lsq(Law, const std::vector<Point>&, const std::vector<double>& w,
+                                     const SolveSettings&);
+
+// Variable projection (fit/varpro.cpp): for laws linear in E, A, B once the
+// exponents are fixed. Fills x, conv; the caller sets p and the objective.
+ParamFit varpro_fit(Law, const std::vector<Point>&, const SolveSettings&, const std::vector<double>& w);
+
 }  // namespace scalelab::fit::detail

@@ -39,7 +39,11 @@ Dataset dataset_from_runs(const std::string& sweep_id, const std::vector<store::
       skip("no positive final loss");
       continue;
     }
-    ds.points.push_back({N, r.tokens_done, r.tokens_done * fpt, *L, r.id});
+    Point pt{N, r.tokens_done, r.tokens_done * fpt, *L, r.id};
+    // Unique tokens only where they bound the data: never more than the tokens trained.
+    if (r.unique_tokens && *r.unique_tokens > 0) pt.U = std::min(*r.unique_tokens, r.tokens_done);
+    if (r.final_val_loss && r.final_val_loss_se) pt.se = *r.final_val_loss_se;
+    ds.points.push_back(pt);
     if (std::find(flop_conventions.begin(), flop_conventions.end(), r.flop_convention) == flop_conventions.end())
       flop_conventions.push_back(r.flop_convention);
     if (metrics) {
@@ -58,7 +62,9 @@ Dataset dataset_from_runs(const std::string& sweep_id, const std::vector<store::
   ds.conventions = {{"params", conv.params},
                     {"flops", conv.flops == "6nd" ? "C = 6 N D" : "C = D x the run's FLOPs per token"},
                     {"run_flop_conventions", flop_conventions},
-                    {"tokens", "D = tokens_done"}};
+                    {"tokens", "D = tokens_done"},
+                    {"unique_tokens", "U = the run's unique training tokens (capped at D), when recorded"},
+                    {"standard_error", "the final validation loss's standard error over sequences, when recorded"}};
   return ds;
 }
 

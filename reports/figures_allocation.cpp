@@ -14,7 +14,8 @@ namespace scalelab::reports {
 namespace {
 
 std::string exponent_title(const FitView& f) {
-  if (f.model.kind == "chinchilla") {
+  // Chinchilla's family (tied exponents included) has the closed-form a = beta / (alpha + beta).
+  if (auto law = f.model.law(); law && fit::info(*law).closed_form_optimum) {
     auto c = fit::Chinchilla::from(f.model.p);
     return fmt::format("{}: a = {:.3f}", f.short_label, c.a());
   }

@@ -60,6 +60,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .scroll table { margin: 0; }
 .status-done { color: #1b7f3b; } .status-failed, .status-diverged { color: #b3261e; }
 .warn { color: var(--warn); }
+p.warn.ident { background: #fff8ec; border-left: 4px solid #e69f00; padding: 6px 10px; font-weight: 600; }
+tr.chosen td { background: #eaf5ee; font-weight: 600; }
 )";
 
 std::string table_html(const Rows& r, const std::string& cls = "") {
@@ -72,8 +74,9 @@ std::string table_html(const Rows& r, const std::string& cls = "") {
     s += fmt::format("<th{}>{}</th>", right ? " class=\"num\"" : "", html_escape(right ? h.substr(1) : h));
   }
   s += "</tr></thead>\n<tbody>\n";
-  for (auto& row : r.rows) {
-    s += "<tr>";
+  for (std::size_t k = 0; k < r.rows.size(); ++k) {
+    const auto& row = r.rows[k];
+    s += static_cast<int>(k) == r.marked ? "<tr class=\"chosen\">" : "<tr>";
     for (std::size_t i = 0; i < row.size(); ++i) {
       std::string cell_class = i < num.size() && num[i] ? "num" : "";
       if (i < r.headers.size() && r.headers[i] == "status") cell_class = "status-" + html_escape(row[i]);
@@ -106,13 +109,27 @@ std::string figure_html(const Figure& f, int k, const std::vector<std::string>& 
   return s + "</figcaption>\n</figure>\n";
 }
 
+// How the law was chosen and how far its forecasts can be trusted: the
+// backtest's candidates and the prediction interval it calibrated.
+std::string backtest_html(const FitView& f) {
+  const std::string text = backtest_text(f);
+  if (text.empty()) return "";
+  std::string s = "<p id=\"backtest-" + std::to_string(f.id) + "\">" + html_escape(text) + "</p>\n";
+  s += table_html(backtest_rows(f));
+  if (auto pi = interval_text(f); !pi.empty()) s += "<p>" + html_escape(pi) + "</p>\n";
+  return s;
+}
+
 std::string fit_html(const FitView& f) {
   std::string s = fmt::format("<h3 id=\"fit-{}\">{} <span class=\"muted\">(fit {})</span></h3>\n", f.id,
                               html_escape(f.label), f.id);
   s += "<p>" + html_escape(fit_overview(f)) + "</p>\n";
   if (auto h = holdout_text(f); !h.empty()) s += "<p>" + html_escape(h) + "</p>\n";
+  if (auto id = identification_text(f); !id.empty())
+    s += "<p class=\"warn ident\">Warning: " + html_escape(id) + "</p>\n";
   s += table_html(param_rows(f));
   s += table_html(derived_rows(f));
+  s += backtest_html(f);
   for (auto& w : fit_warnings(f)) s += "<p class=\"warn\">Warning: " + html_escape(w) + "</p>\n";
   return s;
 }
@@ -158,7 +175,8 @@ std::string html_page(const PageInput& in) {
     any = true;
     s += fmt::format("<h3>{} <span class=\"muted\">(fit {})</span></h3>\n", html_escape(f.label), f.id);
     s += "<p class=\"muted\">Compute-optimal allocation at each budget, C = 6ND; in brackets the 95% bootstrap "
-         "interval. These are extrapolations: compare the budgets with the data's largest, " +
+         "interval (of the law; the loss prediction interval, where a new run will land, is wider). These are "
+         "extrapolations: compare the budgets with the data's largest, " +
          html_escape(sci(max_compute(d))) + " FLOPs.</p>\n";
     s += table_html(rows);
   }

@@ -51,13 +51,21 @@ class Query {
   sqlite3_stmt* st_ = nullptr;
 };
 
+// Law names as --law spells them, for people. Chinchilla's tied variant keeps
+// "Chinchilla law L(N, D)" as its prefix: it is that law with alpha = beta.
+std::string law_title(const std::string& law) {
+  if (law == "chinchilla") return "Chinchilla law L(N, D)";
+  if (law == "chinchilla-tied") return "Chinchilla law L(N, D), tied exponents (α = β)";
+  if (law == "data-constrained") return "data-constrained law L(N, D, U)";
+  if (law == "kaplan") return "Kaplan law L(N, D)";
+  return law;
+}
+
 std::string label_of(const std::string& approach, const std::string& law, const std::string& variable) {
   if (approach == "1") return "Approach 1: training-curve envelope";
   if (approach == "2") return "Approach 2: IsoFLOP parabolas";
-  if (law == "chinchilla") return "Approach 3: Chinchilla law L(N, D)";
-  if (law == "kaplan") return "Approach 3: Kaplan law L(N, D)";
   if (law == "power") return "Power law L(" + variable + ")";
-  return "Approach " + approach + ": " + law;
+  return "Approach " + approach + ": " + law_title(law);
 }
 
 std::string color_of(const std::string& approach, const std::string& law) {
@@ -72,13 +80,15 @@ std::string short_label_of(const std::string& approach, const std::string& law, 
   if (approach == "1") return "Approach 1 (envelope)";
   if (approach == "2") return "Approach 2 (IsoFLOP)";
   if (law == "chinchilla") return "Approach 3 (Chinchilla)";
+  if (law == "chinchilla-tied") return "Approach 3 (Chinchilla, α = β)";
   if (law == "kaplan") return "Approach 3 (Kaplan)";
   if (law == "power") return "power law L(" + variable + ")";
-  return "Approach " + approach;
+  return "Approach " + approach + " (" + law + ")";
 }
 
+// Approach 3's L(N, D) laws first (Chinchilla's family, then the rest), then power laws, 2, 1.
 int order_of(const FitView& f) {
-  if (f.approach == "3") return f.law == "chinchilla" ? 0 : f.law == "kaplan" ? 1 : 2;
+  if (f.approach == "3") return f.law.rfind("chinchilla", 0) == 0 ? 0 : f.law == "power" ? 2 : 1;
   return f.approach == "2" ? 3 : 4;
 }
 
@@ -116,7 +126,7 @@ void attach_points(FitView& f, const std::vector<store::Run>& runs, const std::s
 }  // namespace
 
 bool FitView::allocates() const {
-  return has_model && (model.kind == "chinchilla" || model.kind == "kaplan" || model.kind == "allocation");
+  return has_model && (model.has_loss_nd() || model.kind == "allocation");
 }
 
 double run_tokens(const store::Run& r) { return r.tokens_done > 0 ? r.tokens_done : r.planned_tokens; }
@@ -202,7 +212,9 @@ ReportData load_report_data(const store::Store& st, const std::string& sweep) {
         f.has_model = false;
       }
     }
-    const std::string key = row.approach + "/" + row.law + "/" + variable;
+    // `fit --law auto` may choose another L(N, D) law next time: the newest of them supersedes the rest.
+    const bool nd = f.has_model && f.model.has_loss_nd();
+    const std::string key = row.approach + "/" + (nd ? std::string("L(N,D)") : row.law + "/" + variable);
     if (auto it = latest.find(key); it != latest.end()) {
       fits[it->second].older.push_back(row.id);
       continue;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -10,7 +11,10 @@
 #include "common/error.h"
 #include "fit/analysis.h"
 #include "fit/emergence.h"
+#include "fit/forecast.h"
 #include "reports/fixture.h"
+#include "reports/html.h"
+#include "reports/load.h"
 #include "reports/png_check.h"
 #include "reports/test_util.h"
 #include "store/store.h"
@@ -161,7 +165,7 @@ TEST_CASE("the fitted law in a figure is the stored fit's law") {
   // Exactly the stored Approach 3 fit's allocation ...
   std::optional<store::Fit> a3;
   for (auto& f : st->fits())
-    if (f.approach == "3" && f.law == "chinchilla") a3 = f;
+    if (f.approach == "3" && f.law != "power") a3 = f;  // --law auto: whichever L(N, D) law the backtest chose
   REQUIRE(a3);
   auto model = fit::model_of(fit::from_store(*a3));
   CHECK(n1 == doctest::Approx(model.optimal(c1).first).epsilon(1e-6));
@@ -170,6 +174,107 @@ TEST_CASE("the fitted law in a figure is the stored fit's law") {
   const double a = std::log(n2 / n1) / std::log(c2 / c1);
   CHECK(a == doctest::Approx(0.366 / (0.348 + 0.366)).epsilon(0.15));
   CHECK(n2 * d2 * 6 == doctest::Approx(c2).epsilon(0.01));
+}
+
+TEST_CASE("a backtested fit: its candidate table, the chosen law, and a prediction band beside the confidence band") {
+  TempDir out;
+  auto st = store::Store::open(fitted().db);
+  ReportOptions o;
+  o.out_dir = out.file("r");
+  o.formats = {"svg"};
+  auto r = write_report(*st, o);
+  auto html = slurp(r.index);
+  // One row per candidate law x filter, exactly one of them chosen, and why.
+  std::optional<store::Fit> a3;
+  for (auto& f : st->fits())
+    if (f.approach == "3" && f.law != "power") a3 = f;
+  REQUIRE(a3);
+  const auto rec = fit::from_store(*a3);
+  const auto& bt = rec["result"]["backtest"];
+  REQUIRE(bt["candidates"].size() >= 2);
+  REQUIRE(bt.value("chosen", -1) >= 0);
+  const auto at = html.find("id=\"backtest-" + std::to_string(a3->id) + "\"");
+  REQUIRE(at != std::string::npos);
+  const auto table = html.substr(at, html.find("</table>", at) - at);
+  CHECK(count(table, "<tr>") + count(table, "<tr class=\"chosen\">") == bt["candidates"].size() + 1);
+  CHECK(count(table, "<tr class=\"chosen\"><td>chosen</td><td>" + rec.value("law", "") + "</td>") == 1);
+  CHECK(table.find("95% PI coverage") != std::string::npos);
+  CHECK(table.find("Chosen: " + rec.value("law", "") + " with filter") != std::string::npos);
+  CHECK(html.find("95% prediction interval (where a new run") != std::string::npos);
+  CHECK(html.find("loss 95% prediction interval") != std::string::npos);  // the forecast table's column
+  // The power law has none, and says why.
+  CHECK(html.find("No backtest: a power law fits the frontier") != std::string::npos);
+
+  // The frontier: a prediction band around the law, wider than its confidence band, with its own legend entry.
+  auto dat = slurp(out.file("r/figures/frontier.dat"));
+  auto gp = slurp(out.file("r/figures/frontier.gp"));
+  const auto pb = dat.find("# [prediction band 0]");
+  REQUIRE(pb != std::string::npos);
+  CHECK(gp.find("title '95% prediction band'") != std::string::npos);
+  CHECK(gp.find("title '95% confidence band (bootstrap)'") != std::string::npos);
+  auto first_row = [&](const std::string& name) {
+    auto b = dat.substr(dat.find("# [" + name + "]"));
+    b = b.substr(b.find('\n') + 1);
+    double c = 0, lo = 0, hi = 0;
+    REQUIRE(std::sscanf(b.c_str(), "%lf %lf %lf", &c, &lo, &hi) == 3);
+    return std::array<double, 3>{c, lo, hi};
+  };
+  const auto p = first_row("prediction band 0"), c = first_row("band 0");
+  CHECK(p[0] == doctest::Approx(c[0]));
+  CHECK(p[1] < c[1]);
+  CHECK(p[2] > c[2]);
+  // It is the forecast's prediction interval at that compute.
+  fit::Query q;
+  q.compute = p[0];
+  for (auto& x : fit::forecast(fit::model_of(rec), fit::draws_of(rec), q))
+    if (x.name == "loss") CHECK(x.pred_lo == doctest::Approx(p[1]).epsilon(1e-6));
+  auto caption = html.substr(html.find("Loss frontier L(C).</b>"));
+  caption = caption.substr(0, caption.find("</figcaption>"));
+  CHECK(caption.find("95% prediction band of") != std::string::npos);
+  CHECK(caption.find("No prediction band for Power law L(C)") != std::string::npos);
+}
+
+TEST_CASE("a parameter the data do not pin down is named in a visible warning, escaped") {
+  auto st = store::Store::open(fitted().db);
+  auto d = load_report_data(*st, "");
+  FitView* a3 = nullptr;
+  for (auto& f : d.fits)
+    if (f.approach == "3" && f.law != "power") a3 = &f;
+  REQUIRE(a3);
+  auto& id = a3->rec["result"]["identification"];
+  id["params"]["B"] = {{"identified", false}, {"why", "interval spans 3 decades <b>"}};
+  id["not_identified"] = {"B"};
+  std::vector<Figure> figures;
+  std::vector<std::string> formats{"svg"}, notes;
+  auto html = html_page({d, figures, formats, notes, "now"});
+  CHECK(html.find("<p class=\"warn ident\">Warning: Not identified by these data: B (interval spans 3 decades "
+                  "&lt;b&gt;)") != std::string::npos);
+  CHECK(html.find("<td>NO: interval spans 3 decades &lt;b&gt;</td>") != std::string::npos);
+  CHECK(html.find("<td>yes</td>") != std::string::npos);  // the others are judged identified
+  CHECK(html.find("decades <b>") == std::string::npos);
+}
+
+TEST_CASE("an Approach 3 fit without a backtest says why, and draws no prediction band") {
+  TempDir dir;
+  auto st = store::Store::open(dir.file("two.db"));
+  fixture::SweepSpec s;
+  s.name = "two";
+  s.budgets = {1e15, 1e16};  // a backtest needs 3 budgets: 2 to fit, 1 to predict
+  s.sizes = 7;
+  s.curve_rows = 10;
+  auto made = fixture::make_sweep(*st, s);
+  fixture::fit_sweep(*st, made.sweep_id, {3}, 20);
+  ReportOptions o;
+  o.out_dir = dir.file("r");
+  o.formats = {"svg"};
+  auto r = write_report(*st, o);
+  auto html = slurp(r.index);
+  CHECK(html.find("No backtest: 2 compute budgets: a backtest needs at least 3") != std::string::npos);
+  CHECK(html.find("No prediction interval:") != std::string::npos);
+  CHECK(html.find("<tr class=\"chosen\">") == std::string::npos);
+  CHECK(html.find("No prediction band for Approach 3") != std::string::npos);
+  CHECK(slurp(dir.file("r/figures/frontier.dat")).find("[prediction band") == std::string::npos);
+  CHECK(slurp(dir.file("r/figures/frontier.gp")).find("prediction band") == std::string::npos);
 }
 
 TEST_CASE("too few runs: the report says so and draws no law") {
@@ -225,6 +330,12 @@ TEST_CASE("the terminal view prints the fit tables and plots at the requested wi
   CHECK(text.find("parameter") != std::string::npos);  // render_fit's table, as `scalelab fit` prints it
   CHECK(text.find("objective") != std::string::npos);
   CHECK(text.find("forecast, compute-optimal") != std::string::npos);
+  // The backtest table in text, its chosen row starred, as `scalelab fit` prints it.
+  CHECK(text.find("backtest: 2 rolling-origin folds") != std::string::npos);
+  CHECK(text.find("95% PI coverage") != std::string::npos);
+  CHECK(text.find("\n*  ") != std::string::npos);
+  CHECK(text.find("chosen: ") != std::string::npos);
+  CHECK(text.find("prediction interval: 95%") != std::string::npos);
   CHECK(text.find("IsoFLOP profiles") != std::string::npos);
   CHECK(text.find("compute-optimal N_opt(C)") != std::string::npos);
   std::size_t widest = 0, start = 0, plot_lines = 0;

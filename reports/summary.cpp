@@ -54,19 +54,58 @@ Rows run_rows(const ReportData& d) {
 }
 
 namespace {
-Rows interval_rows(const json& obj, const std::string& head) {
+// ident: result.identification.params, for an "identified" column (null: none).
+Rows interval_rows(const json& obj, const std::string& head, const json& ident = json()) {
   Rows r;
+  const bool judged = ident.is_object() && !ident.empty();
   r.headers = {head, ">value", ">95% interval"};
+  if (judged) r.headers.push_back("identified");
   for (auto& [k, v] : obj.items()) {
     const double lo = jnum(v, "lo"), hi = jnum(v, "hi");
     r.rows.push_back({k, sci(jnum(v, "value")),
                       std::isnan(lo) ? "–" : fmt::format("{} – {}", sci(lo), sci(hi))});
+    if (!judged) continue;
+    const json& p = ident.contains(k) ? ident[k] : json::object();
+    r.rows.back().push_back(!ident.contains(k)           ? "–"
+                            : p.value("identified", true) ? "yes"
+                                                          : "NO: " + p.value("why", std::string()));
   }
   return r;
 }
+
+const json& result_part(const FitView& f, const char* k) {
+  static const json none;
+  const json& res = f.rec["result"];
+  return res.is_object() && res.contains(k) ? res[k] : none;
+}
+
+std::string pct(const json& v) {
+  return v.is_number() && std::isfinite(v.get<double>()) ? fmt::format("{:.2f}%", 100 * v.get<double>()) : "–";
+}
 }  // namespace
 
-Rows param_rows(const FitView& f) { return interval_rows(f.rec["params"], "parameter"); }
+Rows param_rows(const FitView& f) {
+  const json& id = result_part(f, "identification");
+  return interval_rows(f.rec["params"], "parameter", id.is_object() && id.contains("params") ? id["params"] : json());
+}
+
+Rows backtest_rows(const FitView& f) {
+  Rows r;
+  const json& bt = result_part(f, "backtest");
+  if (!bt.is_object() || bt.contains("unavailable") || !bt.contains("candidates")) return r;
+  const double level = result_part(f, "prediction_interval").value("level", 0.95);
+  r.headers = {"",     "law", "filter", ">params", ">held-out points", ">mean |rel. error|", ">max |rel. error|",
+               fmt::format(">{:.0f}% PI coverage", 100 * level), "note"};
+  r.marked = bt.value("chosen", -1);
+  for (auto& c : bt["candidates"]) {
+    const bool chosen = static_cast<int>(r.rows.size()) == r.marked;
+    r.rows.push_back({chosen ? "chosen" : "", c.value("law", ""), c.value("filter", ""),
+                      std::to_string(c.value("params", 0)), std::to_string(c.value("tested", 0)),
+                      pct(c["mean_abs_rel_error"]), pct(c["max_abs_rel_error"]), pct(c["coverage"]),
+                      c.value("failed", std::string())});
+  }
+  return r;
+}
 
 Rows derived_rows(const FitView& f) {
   const json& res = f.rec["result"];
@@ -78,7 +117,10 @@ Rows forecast_rows(const FitView& f) {
   if (!f.allocates()) return r;
   r.headers = {">compute C (FLOPs)", ">N_opt (params)", ">D_opt (tokens)", ">tokens / param"};
   const bool loss = f.has_frontier();
+  // Where a new run's loss will land is wider than where the law lies: both are shown.
+  const bool pi = loss && f.model.pi.available && f.model.range;
   if (loss) r.headers.push_back(">loss (nats/token)");
+  if (pi) r.headers.push_back(">loss 95% prediction interval");
   for (double C : {1e21, 1e22, 1e23, 1e24, 1e25}) {
     fit::Query q;
     q.compute = C;
@@ -95,6 +137,12 @@ Rows forecast_rows(const FitView& f) {
     };
     std::vector<std::string> row{sci(C), cell("N"), cell("D"), cell("tokens per param")};
     if (loss) row.push_back(cell("loss"));
+    if (pi) {
+      std::string cellpi = "–";
+      for (auto& x : qs)
+        if (x.name == "loss" && x.prediction) cellpi = fmt::format("{} – {}", sci(x.pred_lo), sci(x.pred_hi));
+      row.push_back(cellpi);
+    }
     r.rows.push_back(row);
   }
   return r;
@@ -176,6 +224,59 @@ std::vector<std::string> fit_warnings(const FitView& f) {
         if (std::find(out.begin(), out.end(), note) == out.end()) out.push_back(note);
       }
   return out;
+}
+
+std::string backtest_text(const FitView& f) {
+  const json& bt = result_part(f, "backtest");
+  if (!bt.is_object()) return "";
+  if (bt.contains("unavailable"))
+    return "No backtest: " + bt["unavailable"].get<std::string>() + ". Forecasts carry the confidence interval only.";
+  int test = 0;
+  std::string folds;
+  for (auto& x : bt["folds"]) {
+    test += x.value("test_points", 0);
+    folds += fmt::format("{}{} points from C = {} predicted from {} below C = {}", folds.empty() ? "" : "; ",
+                         x.value("test_points", 0), sci(jnum(x, "c_test")), x.value("train_points", 0),
+                         sci(jnum(x, "c_train_max")));
+  }
+  const int n = static_cast<int>(bt["folds"].size()), chosen = bt.value("chosen", -1);
+  std::string s = fmt::format("Backtest ({}): {} fold{}, {} held-out points in all ({}). Each candidate law and point "
+                              "filter is refitted on every fold and scored on the points it did not see.",
+                              bt.value("method", "rolling origin"), n, n == 1 ? "" : "s", test, folds);
+  if (chosen >= 0 && chosen < static_cast<int>(bt["candidates"].size())) {
+    const json& c = bt["candidates"][chosen];
+    s += fmt::format(" Chosen: {} with filter {}: {}.", c.value("law", ""), c.value("filter", ""), bt.value("why", ""));
+  } else {
+    const std::string why = bt.value("why", "");
+    s += " No candidate could be scored" + (why.empty() ? std::string(".") : ": " + why + ".");
+  }
+  return s;
+}
+
+std::string interval_text(const FitView& f) {
+  const json& pi = result_part(f, "prediction_interval");
+  if (!pi.is_object()) return "";
+  if (!pi.value("available", false))
+    return "No prediction interval: " + pi.value("why", std::string("not calibrated")) + ".";
+  return fmt::format(
+      "{:.0f}% prediction interval (where a new run's loss will land, not only where the law lies): log L within "
+      "± q·√(sd_boot² + noise² + (κ·h)²), with q = {:.3g}, noise = {:.3g}, κ = {:.3g} per decade and h the decades "
+      "outside the fitted data; calibrated on {} held-out backtest residuals.",
+      100 * pi.value("level", 0.95), jnum(pi, "q"), jnum(pi, "noise"), jnum(pi, "kappa"), pi.value("n", 0));
+}
+
+std::string identification_text(const FitView& f) {
+  const json& id = result_part(f, "identification");
+  if (!id.is_object() || !id.contains("not_identified") || id["not_identified"].empty()) return "";
+  std::string names;
+  for (auto& n : id["not_identified"]) {
+    const std::string k = n.is_string() ? n.get<std::string>() : n.dump();
+    const std::string why = id.contains("params") && id["params"].contains(k) ? id["params"][k].value("why", "") : "";
+    names += (names.empty() ? "" : "; ") + k + (why.empty() ? "" : " (" + why + ")");
+  }
+  return "Not identified by these data: " + names +
+         ". Their values and intervals are not measurements; loss forecasts widen their prediction intervals to "
+         "span every bootstrap draw.";
 }
 
 std::string missing_fits_text(const ReportData& d) {

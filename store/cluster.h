@@ -44,10 +44,10 @@ std::string shard_path(const std::string& runs_dir, const std::string& run_id);
 // Creates the shard with the run's row before its first submission; a shard that
 // exists (an earlier attempt's) is kept, since its rows are the run's history.
 void seed_shard(const Run& run, const std::string& path);
-// Copies the shard's metrics and evals into `main` and the run's progress columns
-// (steps, tokens, rate, heartbeat, attempts). Returns the shard's run row, or
-// nullopt when there is no shard yet. The run's status in `main` is left to the
-// caller, which also knows the job's state.
+// Copies the shard's metrics and evals into `main` and the run's progress and
+// result columns (steps, tokens, rate, heartbeat, attempts, final losses, unique
+// tokens, epochs). Returns the shard's run row, or nullopt when there is no shard
+// yet. The run's status in `main` is left to the caller, which also knows the job's state.
 std::optional<Run> ingest_shard(Store& main, const std::string& run_id, const std::string& path);
 
 }  // namespace scalelab::store

@@ -51,6 +51,21 @@ TEST_CASE("a shard is a DELETE-journal store, ingested idempotently") {
   CHECK(main->metric_count(run.id) == 4);
   CHECK(main->metrics(run.id, "train").back().loss == 3.0);
   CHECK(main->evals(run.id).size() == 1);
+  {
+    auto shard = Store::open(shard_file, Store::Journal::Delete);
+    Run done = *shard->run(run.id);
+    done.status = "done";
+    done.final_val_loss = 3.5;
+    done.unique_tokens = 1e5;
+    done.epochs = 0.8192;
+    done.final_val_loss_se = 0.02;
+    shard->finish_run(done);
+  }
+  ingest_shard(*main, run.id, shard_file);
+  r = main->run(run.id);
+  CHECK(r->unique_tokens == 1e5);
+  CHECK(r->epochs == 0.8192);
+  CHECK(r->final_val_loss_se == 0.02);
   // Seeding again keeps the shard's history.
   seed_shard(run, shard_file);
   CHECK(Store::open(shard_file, Store::Journal::Delete)->metric_count(run.id) == 4);

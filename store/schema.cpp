@@ -155,7 +155,16 @@ CREATE TABLE cluster_jobs (
 CREATE INDEX cluster_jobs_unsettled ON cluster_jobs(settled, run_id);
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations{kV1, kV2, kV3};
+// Version 4: what the data-constrained law (Muennighoff et al. 2023) needs per point,
+// and the noise of each final loss. Nullable: runs trained before it, and task runs
+// with an unbounded training set, have no finite unique-token count.
+constexpr std::string_view kV4 = R"sql(
+ALTER TABLE runs ADD COLUMN unique_tokens REAL;
+ALTER TABLE runs ADD COLUMN epochs REAL;
+ALTER TABLE runs ADD COLUMN final_val_loss_se REAL;
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations{kV1, kV2, kV3, kV4};
 
 int application_id(sqlite3* db) {
   sql::Stmt st(db, "PRAGMA application_id");

@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "store/sqlite.h"
+#include "store/store.h"
 #include "store/test_util.h"
 
 #include <doctest/doctest.h>
@@ -86,4 +87,35 @@ TEST_CASE("the real migrations create every table") {
   schema::migrate(d.db, "m.db", schema::migrations());
   CHECK(schema::user_version(d.db) == schema::latest());
   for (const auto* t : {"sweeps", "runs", "metrics", "evals", "fits"}) CHECK(d.has_table(t));
+}
+
+TEST_CASE("a version 3 database gains the data-constrained columns, its runs reading back unset") {
+  TempDir dir;
+  const std::string path = dir.file("v3.db");
+  {
+    Db d(path);
+    schema::migrate(d.db, path, schema::migrations().first(3));
+    REQUIRE(schema::user_version(d.db) == 3);
+    sql::exec(d.db,
+              "INSERT INTO runs (id, name, config_toml, config_hash, shape, n_layer, d_model, n_head, seq_len, "
+              "vocab, params_total, params_non_embedding, flops_per_token, flop_convention, planned_tokens, "
+              "status, created_at, steps_done, tokens_done, final_val_loss) VALUES ('0123456789abcdef', 'old', "
+              "'', '0123456789abcdef', 'L1-D8-H1-T8', 1, 8, 1, 8, 256, 100, 80, 1e3, '6N', 1e5, 'done', "
+              "'2026-01-01T00:00:00Z', 10, 1e5, 2.5)");
+  }
+  auto s = Store::open(path);
+  CHECK(s->schema_version() == 4);
+  Db d(path);
+  std::vector<std::string> cols;
+  sql::Stmt st(d.db, "SELECT name FROM pragma_table_info('runs') WHERE name IN "
+                     "('unique_tokens', 'epochs', 'final_val_loss_se') ORDER BY cid");
+  while (st.step()) cols.push_back(st.col_text(0));
+  CHECK(cols == std::vector<std::string>{"unique_tokens", "epochs", "final_val_loss_se"});
+  auto r = s->run("0123");
+  REQUIRE(r);
+  CHECK(r->final_val_loss == doctest::Approx(2.5));
+  CHECK(r->tokens_done == doctest::Approx(1e5));
+  CHECK_FALSE(r->unique_tokens);
+  CHECK_FALSE(r->epochs);
+  CHECK_FALSE(r->final_val_loss_se);
 }

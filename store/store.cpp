@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "store/schema.h"
+#include "store/rows.h"
 #include "store/run_row.h"
 #include "store/sqlite.h"
 
@@ -31,20 +32,6 @@ void check_status(const std::string& status) {
 
 bool is_terminal(std::string_view status) { return status != "pending" && status != "running"; }
 
-// A failing row in a batch is named, not just "FOREIGN KEY constraint failed".
-template <typename F>
-void naming_row(F&& f, std::string_view what) {
-  try {
-    f();
-  } catch (const sql::Busy&) {
-    throw;
-  } catch (const UserError&) {
-    throw;
-  } catch (const std::runtime_error& e) {
-    throw std::runtime_error(fmt::format("{}: {}", what, e.what()));
-  }
-}
-
 constexpr std::string_view kSweepCols = "id, name, config_toml, created_at";
 
 Sweep read_sweep(const Stmt& st) {
@@ -56,14 +43,16 @@ constexpr std::string_view kRunCols =
     "id, sweep_id, name, config_toml, config_hash, shape, n_layer, d_model, n_head, seq_len, "
     "vocab, params_total, params_non_embedding, flops_per_token, flop_convention, "
     "planned_tokens, status, attempts, created_at, started_at, finished_at, heartbeat_at, error, "
-    "steps_done, tokens_done, final_train_loss, final_val_loss, tokens_per_s, wall_s";
+    "steps_done, tokens_done, final_train_loss, final_val_loss, tokens_per_s, wall_s, unique_tokens, "
+    "epochs, final_val_loss_se";
 
 constexpr std::string_view kInsertRun =
     "INSERT INTO runs (" SCALELAB_RUN_IDENTITY_COLS
     ", status, attempts, created_at, started_at, finished_at, "
     "heartbeat_at, error, steps_done, tokens_done, final_train_loss, final_val_loss, "
-    "tokens_per_s, wall_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-    "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29) "
+    "tokens_per_s, wall_s, unique_tokens, epochs, final_val_loss_se) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+    "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, "
+    "?26, ?27, ?28, ?29, ?30, ?31, ?32) "
     "ON CONFLICT (id) DO NOTHING";
 
 Run read_run(const Stmt& st) {
@@ -97,6 +86,9 @@ Run read_run(const Stmt& st) {
   r.final_val_loss = st.col_opt_real(26);
   r.tokens_per_s = st.col_real(27);
   r.wall_s = st.col_real(28);
+  r.unique_tokens = st.col_opt_real(29);
+  r.epochs = st.col_opt_real(30);
+  r.final_val_loss_se = st.col_opt_real(31);
   return r;
 }
 
@@ -116,35 +108,10 @@ void bind_run(Stmt& st, const Run& r) {
       .bind_real(26, r.final_train_loss)
       .bind_real(27, r.final_val_loss)
       .bind_real(28, r.tokens_per_s)
-      .bind_real(29, r.wall_s);
-}
-
-constexpr std::string_view kFitCols =
-    "id, created_at, source, law, approach, selection, conventions, params, objective, "
-    "n_points, convergence, result";
-
-Fit read_fit(const Stmt& st) {
-  Fit f;
-  f.id = st.col_int(0);
-  f.created_at = st.col_text(1);
-  f.source = st.col_text(2);
-  f.law = st.col_text(3);
-  f.approach = st.col_text(4);
-  f.selection = st.col_text(5);
-  f.conventions = st.col_text(6);
-  f.params = st.col_text(7);
-  f.objective = st.col_real(8);
-  f.n_points = st.col_int(9);
-  f.convergence = st.col_text(10);
-  f.result = st.col_text(11);
-  return f;
-}
-
-template <typename T, typename Read>
-std::vector<T> all_rows(Stmt& st, Read read) {
-  std::vector<T> out;
-  while (st.step()) out.push_back(read(st));
-  return out;
+      .bind_real(29, r.wall_s)
+      .bind_real(30, r.unique_tokens)
+      .bind_real(31, r.epochs)
+      .bind_real(32, r.final_val_loss_se);
 }
 
 }  // namespace
@@ -377,7 +344,7 @@ void Store::finish_run(const Run& r) {
     Stmt st(db_,
             "UPDATE runs SET status = ?2, error = ?3, steps_done = ?4, tokens_done = ?5, "
             "final_train_loss = ?6, final_val_loss = ?7, tokens_per_s = ?8, wall_s = ?9, "
-            "finished_at = ?10 WHERE id = ?1");
+            "finished_at = ?10, unique_tokens = ?11, epochs = ?12, final_val_loss_se = ?13 WHERE id = ?1");
     st.bind_text(1, r.id)
         .bind_text(2, r.status)
         .bind_text_or_null(3, r.error)
@@ -387,7 +354,10 @@ void Store::finish_run(const Run& r) {
         .bind_real(7, r.final_val_loss)
         .bind_real(8, r.tokens_per_s)
         .bind_real(9, r.wall_s)
-        .bind_text(10, r.finished_at.empty() ? now_iso8601() : r.finished_at);
+        .bind_text(10, r.finished_at.empty() ? now_iso8601() : r.finished_at)
+        .bind_real(11, r.unique_tokens)
+        .bind_real(12, r.epochs)
+        .bind_real(13, r.final_val_loss_se);
     st.run();
     require_changed(db_, path_, r.id);
   });
@@ -483,99 +453,6 @@ std::int64_t Store::metric_count(const std::string& run_id) const {
     if (!run_id.empty()) st.bind_text(1, run_id);
     st.step();
     return st.col_int(0);
-  });
-}
-
-// ---------------------------------------------------------------- evals
-
-void Store::write_evals(const std::vector<Eval>& es) {
-  if (es.empty()) return;
-  sql::write(db_, [&] {
-    Stmt st(db_,
-            "INSERT INTO evals (run_id, step, task, metric, value, n) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-            "ON CONFLICT (run_id, step, task, metric) DO UPDATE SET value = excluded.value, "
-            "n = excluded.n");
-    for (const auto& e : es) {
-      naming_row(
-          [&] {
-            st.bind_text(1, e.run_id)
-                .bind_int(2, e.step)
-                .bind_text(3, e.task)
-                .bind_text(4, e.metric)
-                .bind_real(5, e.value)
-                .bind_int(6, e.n);
-            st.run();
-          },
-          fmt::format("writing eval (run '{}', step {}, task '{}', metric '{}')", e.run_id, e.step,
-                      e.task, e.metric));
-    }
-  });
-}
-
-std::vector<Eval> Store::evals(const std::string& run_id, const std::string& task) const {
-  auto read = [](const Stmt& st) {
-    return Eval{st.col_text(0), st.col_int(1), st.col_text(2),
-                st.col_text(3), st.col_real(4), st.col_int(5)};
-  };
-  return sql::retry(db_, [&] {
-    Stmt st(db_,
-            task.empty()
-                ? "SELECT run_id, step, task, metric, value, n FROM evals WHERE run_id = ?1 "
-                  "ORDER BY step, task, metric"
-                : "SELECT run_id, step, task, metric, value, n FROM evals WHERE run_id = ?1 "
-                  "AND task = ?2 ORDER BY step, task, metric");
-    st.bind_text(1, run_id);
-    if (!task.empty()) st.bind_text(2, task);
-    return all_rows<Eval>(st, read);
-  });
-}
-
-// ---------------------------------------------------------------- fits
-
-std::int64_t Store::add_fit(const Fit& f) {
-  return sql::write(db_, [&] {
-    Stmt st(db_,
-            "INSERT INTO fits (created_at, source, law, approach, selection, conventions, params, "
-            "objective, n_points, convergence, result) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-    st.bind_text(1, f.created_at.empty() ? now_iso8601() : f.created_at)
-        .bind_text(2, f.source)
-        .bind_text(3, f.law)
-        .bind_text(4, f.approach)
-        .bind_text_or_null(5, f.selection)
-        .bind_text_or_null(6, f.conventions)
-        .bind_text_or_null(7, f.params)
-        .bind_real(8, f.objective)
-        .bind_int(9, f.n_points)
-        .bind_text_or_null(10, f.convergence)
-        .bind_text_or_null(11, f.result);
-    naming_row([&] { st.run(); }, fmt::format("adding a {} fit of {}", f.law, f.source));
-    return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_));
-  });
-}
-
-std::optional<Fit> Store::fit(std::int64_t id) const {
-  return sql::retry(db_, [&]() -> std::optional<Fit> {
-    Stmt st(db_, fmt::format("SELECT {} FROM fits WHERE id = ?1", kFitCols));
-    st.bind_int(1, id);
-    if (!st.step()) return std::nullopt;
-    return read_fit(st);
-  });
-}
-
-std::optional<Fit> Store::latest_fit() const {
-  return sql::retry(db_, [&]() -> std::optional<Fit> {
-    Stmt st(db_, fmt::format("SELECT {} FROM fits ORDER BY id DESC LIMIT 1", kFitCols));
-    if (!st.step()) return std::nullopt;
-    return read_fit(st);
-  });
-}
-
-std::vector<Fit> Store::fits() const {
-  return sql::retry(db_, [&] {
-    Stmt st(db_, fmt::format("SELECT {} FROM fits ORDER BY id", kFitCols));
-    return all_rows<Fit>(st, read_fit);
   });
 }
 

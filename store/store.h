@@ -46,6 +46,10 @@ struct Run {
   std::optional<double> final_train_loss, final_val_loss;
   double tokens_per_s = 0;
   double wall_s = 0;
+  // Schema v4, for the data-constrained law; unset where unknown (and in older rows).
+  std::optional<double> unique_tokens;      // distinct tokens in the run's training split
+  std::optional<double> epochs;             // tokens_done / unique_tokens
+  std::optional<double> final_val_loss_se;  // standard error of final_val_loss over its held-out sequences
 };
 
 struct Metric {

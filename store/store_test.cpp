@@ -184,10 +184,17 @@ TEST_CASE("run status transitions stamp times, count attempts and keep the summa
   summary.final_train_loss = 3.25;
   summary.final_val_loss = 3.5;
   summary.wall_s = 61.5;
+  CHECK_FALSE(r.unique_tokens);
+  summary.unique_tokens = 1024000;
+  summary.epochs = 2.0;
+  summary.final_val_loss_se = 0.0125;
   s->finish_run(summary);
   r = *s->run(id);
   CHECK(r.status == "done");
   CHECK(r.steps_done == 500);
+  CHECK(r.unique_tokens == doctest::Approx(1024000));
+  CHECK(r.epochs == doctest::Approx(2.0));
+  CHECK(r.final_val_loss_se == doctest::Approx(0.0125));
   CHECK(r.final_train_loss == doctest::Approx(3.25));
   CHECK(r.final_val_loss == doctest::Approx(3.5));
   CHECK(r.wall_s == doctest::Approx(61.5));

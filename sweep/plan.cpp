@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <queue>
 #include <set>
 
@@ -277,6 +278,36 @@ void estimate(Plan& plan, const SweepConfig& sc, const ThroughputFn& tokens_per_
   }
   plan.runs = std::move(keep);
   std::stable_sort(plan.runs.begin(), plan.runs.end(), [](auto& a, auto& b) { return a.est_s > b.est_s; });
+}
+
+std::string epoch_warning(const Plan& plan, double max_epochs) {
+  // Sweeps share one corpus: stat it once, not once per run.
+  std::map<std::string, std::optional<double>> sizes;
+  int over = 0;
+  const PlannedRun* worst = nullptr;
+  double worst_epochs = 0, worst_unique = 0;
+  for (auto& r : plan.runs) {
+    const auto& s = r.config.spec;
+    std::optional<double> unique;
+    if (s.data.kind == "task") {
+      unique = trainer::unique_train_tokens(s);
+    } else {
+      const auto key = fmt::format("{}\n{}\n{}", s.data.kind, s.data.path, s.data.val_fraction);
+      auto it = sizes.find(key);
+      if (it == sizes.end()) it = sizes.emplace(key, trainer::unique_train_tokens(s)).first;
+      unique = it->second;
+    }
+    if (!unique || *unique <= 0) continue;
+    const double epochs = s.tokens / *unique;
+    if (epochs <= max_epochs) continue;
+    ++over;
+    if (epochs > worst_epochs) worst = &r, worst_epochs = epochs, worst_unique = *unique;
+  }
+  if (!worst) return "";
+  return fmt::format("warning: {} of {} planned runs would train for more than {:g} epochs of their data "
+                     "(up to {:.3g}: {}, {} tokens of {} unique)",
+                     over, plan.runs.size(), max_epochs, worst_epochs, worst->record.name, si(worst->config.spec.tokens),
+                     si(worst_unique));
 }
 
 double makespan(const Plan& plan, int slots) {

@@ -43,6 +43,12 @@ using ThroughputFn = std::function<double(const PlannedRun&)>;
 // which shortens a pool's makespan.
 void estimate(Plan& plan, const SweepConfig& sc, const ThroughputFn& tokens_per_s);
 
+// One line for stderr when planned runs would train on their data more than
+// `max_epochs` times (the data-constrained regime, where repeated tokens are worth
+// less than fresh ones); "" when none would, or when no run's data size is known
+// from file sizes (trainer::unique_train_tokens).
+std::string epoch_warning(const Plan& plan, double max_epochs = 4);
+
 // Wall time of the plan on `slots` parallel workers (longest first onto the
 // least loaded worker).
 double makespan(const Plan& plan, int slots);

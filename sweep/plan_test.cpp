@@ -116,6 +116,28 @@ TEST_CASE("a grid is the cross product, with tokens per parameter as configured"
   CHECK(seeds == std::set<std::uint64_t>{1, 2});
 }
 
+TEST_CASE("runs that would repeat their data more than 4 epochs get one warning line") {
+  Dir d;
+  auto warning_for = [&](const std::string& corpus) {
+    std::string text = kGrid;
+    text.replace(text.find("CORPUS"), 6, corpus);
+    return sweep::epoch_warning(sweep::make_plan(sweep::load_sweep_config(d.write("grid.toml", text))));
+  };
+  auto corpus_of = [&](std::size_t bytes) { return d.write("c.txt", std::string(bytes, 'a')); };
+  // The largest run trains on 20 x 5e5 = 1e7 tokens.
+  CHECK(warning_for(corpus_of(3'000'000)).empty());
+  // 990k training bytes: only the largest runs repeat them more than 4 times.
+  const auto w = warning_for(corpus_of(1'000'000));
+  CHECK(w.rfind("warning: ", 0) == 0);
+  CHECK(w.find('\n') == std::string::npos);
+  CHECK(w.find("of 24 planned runs") != std::string::npos);
+  CHECK(w.find("990k unique") != std::string::npos);
+  // Unknown size (the corpus gone since the config was read): no warning, no error.
+  auto plan = sweep::make_plan(sweep::load_sweep_config(d.write("grid.toml", kGrid)));
+  for (auto& r : plan.runs) r.config.spec.data.path = d.path("missing.txt");
+  CHECK(sweep::epoch_warning(plan).empty());
+}
+
 TEST_CASE("planning is deterministic and an edit only adds runs") {
   Dir d;
   auto path = d.write("iso.toml", kIsoflop);

@@ -98,6 +98,7 @@ class Modular : public Task {
       std::swap(order_[std::size_t(i)], order_[mix(h, std::uint64_t(i)) % std::uint64_t(i + 1)]);
     n_train_ = std::clamp<std::int64_t>(std::llround(c.train_fraction * double(n)), 1, n - 1);
   }
+  std::optional<std::int64_t> train_items() const override { return n_train_; }
 
  protected:
   Item train_candidate(std::uint64_t h) const override { return pair(order_[h % std::uint64_t(n_train_)]); }

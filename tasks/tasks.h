@@ -7,6 +7,7 @@
 // docs/emergence.md describes every task, its tokens and its parameters.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -78,6 +79,9 @@ class Task {
   std::string format(const Item& it) const;  // e.g. "123+456=9750"
   Item parse(const std::string& text) const; // inverse of format; throws UserError
   int groups() const { return groups_; }     // subtasks (sparse_parity), else 0
+  // Size of a fixed training set (modular's train_fraction of the pairs); nullopt where
+  // items are drawn from a space too large to repeat in practice.
+  virtual std::optional<std::int64_t> train_items() const { return std::nullopt; }
   double chance_loss() const;                // ln(alphabet) for induction, else ln(answer symbols)
 
  protected:

@@ -105,6 +105,8 @@ TEST_CASE("modular, induction and sparse parity answers are correct") {
   // The held-out pool of 41^2 * (1 - 0.5) = 840 caps test_items.
   m.test_items = 5000;
   CHECK(Task::make(m)->test().size() == 840);
+  CHECK(mt->train_items() == 41 * 41 - 840);  // a fixed training set: epochs are meaningful
+  CHECK_FALSE(Task::make(cfg("addition"))->train_items());
 
   auto ind = Task::make(cfg("induction"));
   const auto& ic = ind->config();

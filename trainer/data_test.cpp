@@ -62,6 +62,13 @@ TEST_CASE("text: validation is the tail of the file and samples never cross into
   CHECK(c.train().count == 9000);
   CHECK(c.val().count == 1000);
   CHECK(c.val().data == c.train().data + c.train().count);
+  RunSpec spec;
+  spec.data = text_cfg(dir / "c.txt");
+  CHECK(unique_train_tokens(spec) == double(c.train().count));  // what the planner sees
+  spec.data.val_fraction = 0.12345;  // a fractional byte count: both round it the same way
+  CHECK(unique_train_tokens(spec) == double(Corpus::open(spec.data, 32, 256).train().count));
+  spec.data.path = (dir / "missing.txt").string();
+  CHECK_FALSE(unique_train_tokens(spec));
   std::int64_t max_start = 0;
   for (int step = 0; step < 300; ++step) {
     Batch b = c.train_batch(1, step, 0, 8);
@@ -113,6 +120,9 @@ TEST_CASE("tokens: nanoGPT uint16 train.bin / val.bin") {
   CHECK(!c.byte_level());
   CHECK(c.train().count == 500);
   CHECK(c.val().count == 100);
+  RunSpec spec;
+  spec.data = cfg;
+  CHECK(unique_train_tokens(spec) == 500.0);
   for (std::int64_t i = 0; i < 500; ++i) REQUIRE(c.train().token(i) == train[i]);
   Batch v = c.val_batch(0, 1, 2);
   for (int t = 0; t < 8; ++t) CHECK(v.x[0][t].item<std::int64_t>() == 300 + t);

@@ -1,6 +1,7 @@
 #include "trainer/engine.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/error.h"
 #include "trainer/device.h"
@@ -80,30 +81,57 @@ StepOutput Engine::step(std::int64_t step, double lr) {
   return out;
 }
 
-double Engine::eval_loss() {
+namespace {
+
+// Every sequence (item) weighs the same in the mean, so the per-sequence losses
+// give both the loss and its standard error from one forward pass.
+ValLoss mean_and_se(const torch::Tensor& per_seq) {
+  const torch::Tensor l = per_seq.to(torch::kCPU, torch::kDouble);
+  const auto n = l.numel();
+  ValLoss v;
+  v.mean = l.mean().item<double>();
+  if (n > 1) v.se = l.std(/*unbiased=*/true).item<double>() / std::sqrt(double(n));
+  return v;
+}
+
+}  // namespace
+
+ValLoss Engine::eval_loss() {
   torch::NoGradGuard no_grad;
   model_->eval();
+  namespace F = torch::nn::functional;
+  const auto none = F::CrossEntropyFuncOptions().reduction(torch::kNone);
   if (task_data_) {
     // The answer-token loss on the first test items: the same fixed items every time.
     const auto& test = task_->test();
     const auto n = std::min<std::size_t>(test.size(), std::size_t(spec_.eval_batches) * std::size_t(spec_.micro_batch));
     TaskBatch b = task_batch(*task_, std::vector<tasks::Item>(test.begin(), test.begin() + std::ptrdiff_t(n)), map_);
-    torch::Tensor loss;
+    torch::Tensor logits;
     {
       AutocastScope autocast(device_);
-      loss = model_->forward_at(to_device(b.x), to_device(b.positions), to_device(b.targets)).to(torch::kFloat);
+      logits = model_->logits_at(to_device(b.x), to_device(b.positions));
     }
+    // Targets are item-major (task_batch), so each row below is one item's answer tokens.
+    torch::Tensor per_item =
+        F::cross_entropy(logits.to(torch::kFloat), to_device(b.targets), none).view({std::int64_t(n), -1}).mean(1);
     model_->train();
-    return loss.item<double>();
+    return mean_and_se(per_item);
   }
-  torch::Tensor sum = torch::zeros({}, torch::TensorOptions().device(device_));
+  std::vector<torch::Tensor> per_seq;
   for (int i = 0; i < spec_.eval_batches; ++i) {
     Batch b = corpus_->val_batch(i, spec_.eval_batches, spec_.micro_batch);
-    AutocastScope autocast(device_);
-    sum += model_->forward(to_device(b.x), to_device(b.y)).to(torch::kFloat);
+    torch::Tensor logits, y = to_device(b.y);
+    {
+      AutocastScope autocast(device_);
+      logits = model_->logits(to_device(b.x));
+    }
+    per_seq.push_back(
+        F::cross_entropy(logits.to(torch::kFloat).view({-1, spec_.model.vocab}), y.reshape(-1), none)
+            .view({y.size(0), y.size(1)})
+            .mean(1));
   }
   model_->train();
-  return sum.item<double>() / spec_.eval_batches;
+  return mean_and_se(torch::cat(per_seq));
 }
 
 std::vector<EvalRow> Engine::eval_task(std::int64_t step) {

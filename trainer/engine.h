@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "trainer/data.h"
 #include "trainer/model.h"
@@ -20,6 +21,13 @@ struct StepOutput {
   torch::Tensor grad_norm;  // before clipping, device scalar
 };
 
+// A validation loss: the mean over held-out sequences (task data: items), and the
+// standard error of that mean from their spread (unset with fewer than two).
+struct ValLoss {
+  double mean = 0;
+  std::optional<double> se;
+};
+
 class Engine {
  public:
   // Builds the model (seeded by spec.seed) on `device`. cpu_kernels selects the
@@ -32,7 +40,7 @@ class Engine {
   // Optimizer step `step` (0-based): micro_steps() forward/backward passes on the
   // batches sampled for (seed, step, micro), clipping, then AdamW at lr.
   StepOutput step(std::int64_t step, double lr);
-  double eval_loss();  // mean over the fixed validation batches (task data: the first test items); syncs
+  ValLoss eval_loss();  // over the fixed validation batches (task data: the first test items); syncs
   // The task's metrics on its test set and on its training sample, at `step`.
   std::vector<EvalRow> eval_task(std::int64_t step);
   bool has_task() const { return task_ != nullptr; }

@@ -132,6 +132,9 @@ TEST_CASE("training on a task learns it, reports the contract's metrics, and res
   for (auto& e : whole.evals) CHECK(e.n == 200);
   CHECK(whole.evals_at_last_flush == whole.evals.size());
   CHECK(r.final_evals.size() == 2 * last.size());
+  CHECK_FALSE(r.unique_tokens);  // addition draws from a million problems: no fixed training set
+  REQUIRE(r.final_val_loss_se);  // over the evaluated test items
+  CHECK(*r.final_val_loss_se > 0);
 
   const fs::path dir = temp_dir("resumed");
   TrainOptions stop = quiet(dir);

@@ -37,8 +37,9 @@ void validate(const RunSpec& s, const TrainOptions& opt) {
 class Run {
  public:
   Run(const RunSpec& spec, const TrainOptions& opt, MetricSink& sink, Engine& engine,
-      std::int64_t total, const Progressed& from)
+      std::int64_t total, const Progressed& from, std::optional<double> unique_tokens)
       : spec_(spec), opt_(opt), sink_(sink), engine_(engine), total_(total), from_(from),
+        unique_tokens_(unique_tokens),
         tps_(double(engine.tokens_per_step())),
         fpt_(flops_per_token(spec.model, spec.flop_convention, spec.param_convention)),
         progress_(opt.progress, engine.byte_level()) {}
@@ -93,6 +94,8 @@ class Run {
     r.tokens = double(step) * tps_;
     r.final_train_loss = last_train_loss_;
     r.final_val_loss = last_val_loss_;
+    r.final_val_loss_se = last_val_loss_se_;
+    r.unique_tokens = unique_tokens_;
     r.tokens_per_s = session_rate(step);
     r.wall_s = wall();
     r.final_evals = final_evals_;
@@ -105,12 +108,13 @@ class Run {
   Engine& engine_;
   const std::int64_t total_;
   const Progressed from_;
+  const std::optional<double> unique_tokens_;
   const double tps_, fpt_;
   ProgressReporter progress_;
   DivergenceWatch watch_{engine_.device().is_cpu()};
   Clock::time_point start_ = Clock::now(), last_heartbeat_ = Clock::now();
   std::int64_t last_checkpoint_ = -1;
-  std::optional<double> last_loss_, last_train_loss_, last_val_loss_;
+  std::optional<double> last_loss_, last_train_loss_, last_val_loss_, last_val_loss_se_;
   std::vector<EvalRow> final_evals_;
 };
 
@@ -148,7 +152,9 @@ TrainResult Run::go() {
       sink_.log(row(step, "train", *last_loss_, lr, out.grad_norm.item<double>()));
     }
     if (eval_now) {
-      last_val_loss_ = engine_.eval_loss();
+      const ValLoss v = engine_.eval_loss();
+      last_val_loss_ = v.mean;
+      last_val_loss_se_ = v.se;
       sink_.log(row(step, "val", *last_val_loss_, lr, 0));
     }
     if (task_now) {
@@ -192,7 +198,12 @@ TrainResult train(const RunSpec& spec, const TrainOptions& opt, MetricSink& sink
   if (opt.resume) {
     if (auto p = load_checkpoint(opt.run_dir, engine, total)) from = *p;
   }
-  return Run(s, opt, sink, engine, total, from).go();
+  // In the units tokens_done counts, so that epochs = tokens_done / unique_tokens: a
+  // task item is seq_len input positions (docs/emergence.md).
+  std::optional<double> unique;
+  if (corpus) unique = double(corpus->train().count);
+  else if (auto items = task->train_items()) unique = double(*items) * s.model.seq_len;
+  return Run(s, opt, sink, engine, total, from, unique).go();
 }
 
 }  // namespace scalelab::trainer

@@ -105,6 +105,13 @@ TEST_CASE("training lowers the loss and reports consistent rows") {
   CHECK(train_rows.front().grad_norm > 0);
   CHECK(r.final_train_loss == train_rows.back().loss);
   CHECK(r.final_val_loss == val_rows.back().loss);
+  // 2 batches x 4 sequences of the validation split: a spread, small beside the loss.
+  REQUIRE(r.final_val_loss_se);
+  CHECK(*r.final_val_loss_se > 0);
+  CHECK(*r.final_val_loss_se < *r.final_val_loss);
+  const auto bytes = static_cast<double>(fs::file_size(s.data.path));
+  CHECK(r.unique_tokens == bytes - std::round(0.1 * bytes));
+  CHECK(r.unique_tokens == unique_train_tokens(s));
   // A flush precedes each checkpoint (steps 10..60) and covers every row logged so far.
   CHECK(sink.rows_at_flush.size() >= 6);
   CHECK(sink.rows_at_flush.back() == sink.rows.size());
@@ -131,6 +138,7 @@ TEST_CASE("a run stopped and resumed reproduces the uninterrupted run bit for bi
   const TrainResult r2 = train(s, second, part2);
   CHECK(r2.status == "done");
   CHECK(r2.steps == 60);
+  CHECK(r2.unique_tokens == r1.unique_tokens);
 
   std::vector<MetricRow> joined = part1.rows;
   joined.insert(joined.end(), part2.rows.begin(), part2.rows.end());

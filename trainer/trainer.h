@@ -148,6 +148,9 @@ struct TrainResult {
   std::int64_t steps = 0;
   double tokens = 0;
   std::optional<double> final_train_loss, final_val_loss;
+  std::optional<double> final_val_loss_se;  // over the held-out sequences (task data: items)
+  // Distinct tokens of the training split; unset for a task with no fixed training set.
+  std::optional<double> unique_tokens;
   double tokens_per_s = 0;
   double wall_s = 0;
   std::vector<EvalRow> final_evals;  // the task evaluation at the last step, if any
@@ -156,6 +159,12 @@ struct TrainResult {
 // Trains one run. Throws UserError for bad data or config detected at start-up
 // (missing file, corpus shorter than one sequence, bad device).
 TrainResult train(const RunSpec& spec, const TrainOptions& opt, MetricSink& sink);
+
+// The distinct training tokens a run's data offers, from file sizes alone (text: the
+// bytes before the validation split; tokens: train.bin; task: a fixed training set's
+// items x seq_len, the unit tokens are counted in); nullopt where unknown or unbounded.
+// Equals what train() reports as TrainResult::unique_tokens.
+std::optional<double> unique_train_tokens(const RunSpec& spec);
 
 // Entropy of the byte unigram distribution of a text file, nats per byte.
 double unigram_entropy_nats(const std::string& text_path);

@@ -9,12 +9,14 @@ COLS=(--n-col "Model Size" --c-col "Training FLOP" --loss-col loss)
 json() { "$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
 check() { [ "$("$PY" -c "print(bool($1))")" = True ] || fail "$2"; }
 
-# --- the fit, stored, human-readable
-expect_exit 0 "$SCALELAB" fit --csv "$DATA" "${COLS[@]}" --drop-highest 5 --db f.db
+# --- Epoch's fit reproduced: the plain law on every point, by the multistart, stored, human-readable
+EPOCH=(--law chinchilla --no-filter)
+expect_exit 0 "$SCALELAB" fit --csv "$DATA" "${COLS[@]}" --drop-highest 5 --db f.db "${EPOCH[@]}" --solver multistart
 expect_contains "$OUT" "fit 1 stored in f.db"
 expect_contains "$OUT" "240 points"
 expect_contains "$OUT" "objective 0.00101827"
 expect_contains "$OUT" "4500/4500 starts converged"
+expect_contains "$OUT" "chosen: chinchilla with filter none"
 expect_contains "$OUT" "hold-out (largest compute budget"
 expect_contains "$OUT" "residuals: RMSE"
 expect_contains "$OUT" "bootstrap: 1000 resamples"
@@ -30,13 +32,14 @@ check "$lo < $loss < $hi" "interval [$lo, $hi] does not contain $loss"
 [ "$(json fc.json 'j["fit"]')" = 1 ] || fail "forecast did not use fit 1"
 
 # --- the same fit as JSON (stored again as fit 2): Epoch's optimum and interval
-expect_exit 0 "$SCALELAB" fit --csv "$DATA" "${COLS[@]}" --drop-highest 5 --db f.db --json --bootstrap 200
+expect_exit 0 "$SCALELAB" fit --csv "$DATA" "${COLS[@]}" --drop-highest 5 --db f.db --json --bootstrap 200 "${EPOCH[@]}" --solver varpro
 echo "$OUT" > fit.json
 check "abs($(json fit.json 'j["params"]["alpha"]["value"]') - 0.3473) < 0.0004" "alpha off"
 check "abs($(json fit.json 'j["params"]["E"]["value"]') - 1.8172) < 0.002" "E off"
 check "$(json fit.json 'j["objective"]') <= 0.00101828" "objective above the optimum"
 check "$(json fit.json 'j["params"]["alpha"]["lo"]') < 0.373 and $(json fit.json 'j["params"]["alpha"]["hi"]') > 0.317" "alpha interval"
 [ "$(json fit.json 'j["id"]')" = 2 ] || fail "second fit is not id 2"
+[ "$(json fit.json 'j["convergence"]["solver"][:19]')" = "variable projection" ] || fail "solver not varpro"
 expect_exit 0 "$SCALELAB" forecast --db f.db --fit 1 --compute 5.88e23
 expect_contains "$OUT" "tokens per param"
 expect_exit 0 "$SCALELAB" forecast --db f.db --target-loss 2.1 --gpu a100 --gpus 64

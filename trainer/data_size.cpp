@@ -1,0 +1,39 @@
+// The size of a run's training split without opening the corpus, so the planner
+// can warn about repeated data before anything trains. Kept torch-free, and equal
+// to what Corpus::open and train() find (trainer/data_test.cpp checks it).
+#include <cmath>
+#include <filesystem>
+#include <system_error>
+
+#include "common/error.h"
+#include "trainer/trainer.h"
+
+namespace scalelab::trainer {
+
+namespace fs = std::filesystem;
+
+std::optional<double> unique_train_tokens(const RunSpec& s) {
+  std::error_code ec;
+  if (s.data.kind == "text") {
+    const auto size = fs::file_size(s.data.path, ec);
+    if (ec) return std::nullopt;
+    // The same rounding as Corpus::open, so the split matches byte for byte.
+    const auto n = static_cast<std::int64_t>(size);
+    return double(n - static_cast<std::int64_t>(std::llround(s.data.val_fraction * double(n))));
+  }
+  if (s.data.kind == "tokens") {
+    const auto size = fs::file_size(fs::path(s.data.path) / "train.bin", ec);
+    if (ec) return std::nullopt;
+    return double(size / 2);
+  }
+  if (s.data.kind == "task" && !s.task.name.empty()) {
+    try {
+      if (auto items = tasks::Task::make(s.task)->train_items()) return double(*items) * s.model.seq_len;
+    } catch (const UserError&) {
+      // A bad task config is reported where it is trained; here its size is just unknown.
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace scalelab::trainer
