@@ -296,7 +296,6 @@ std::vector<Quantity> forecast(const Model& m, const std::vector<std::vector<dou
   auto point = evaluate(m, q);
   std::vector<Quantity> out;
   for (auto& v : point) out.push_back({v.name, v.unit, v.v, NAN, NAN, 0, false});
-  if (draws.empty()) return out;
   std::vector<std::vector<double>> samples(out.size());
   for (auto& d : draws) {
     Model md = m;

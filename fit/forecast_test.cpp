@@ -121,3 +121,48 @@ TEST_CASE("forecast: intervals are percentiles over the draws; clear errors othe
   CHECK(find_accelerator("a100").peak_tflops == 312);
   CHECK(find_accelerator("h200").peak_tflops == 989);
 }
+
+namespace {
+Model calibrated() {
+  Model m = hoffmann;
+  m.pi.available = true;
+  m.pi.noise = 0.01, m.pi.kappa = 0.02, m.pi.q = 2, m.pi.level = 0.95;
+  m.range = Range{1e18, 1e20, 1e7, 1e9, 1e9, 1e11, 1, 100};
+  return m;
+}
+const Quantity& loss_of(const std::vector<Quantity>& qs) {
+  for (auto& x : qs)
+    if (x.name == "loss") return x;
+  FAIL("no loss");
+  return qs.front();
+}
+}  // namespace
+
+TEST_CASE("forecast: the prediction interval is q sd(h) around the loss and widens beyond the data") {
+  const Model m = calibrated();
+  Query inside, beyond;
+  inside.params = 1e8, inside.tokens = 2e9;     // C = 1.2e18, inside the range
+  beyond.params = 1e10, beyond.tokens = 2e11;   // C = 1.2e22: 2.08 decades beyond C, 1 beyond N
+  auto a = loss_of(forecast(m, {}, inside)), b = loss_of(forecast(m, {}, beyond));
+  REQUIRE(a.prediction);
+  CHECK(std::log(a.pred_hi / a.value) == doctest::Approx(2 * 0.01));  // no draws: sd = noise
+  const double h = std::log10(1.2e22 / 1e20);
+  CHECK(std::log(b.pred_hi / b.value) == doctest::Approx(2 * std::sqrt(1e-4 + 4e-4 * h * h)));
+  CHECK(std::log(b.value / b.pred_lo) == doctest::Approx(2 * std::sqrt(1e-4 + 4e-4 * h * h)));
+  auto reg = regime(m, beyond, forecast(m, {}, beyond));
+  REQUIRE(reg);
+  CHECK(reg->verdict == "extrapolating x120 beyond the largest fitted C");
+}
+
+TEST_CASE("forecast: no calibration, no prediction interval; an unidentified parameter widens it to every draw") {
+  Model plain = hoffmann;  // as model_of gives for a record stored before backtests
+  Query q;
+  q.params = 1e8, q.tokens = 2e9;
+  CHECK_FALSE(loss_of(forecast(plain, {}, q)).prediction);
+  Model m = calibrated();
+  m.not_identified = {"E"};
+  std::vector<std::vector<double>> draws = {{0.5, 406.4, 410.7, 0.34, 0.28}, {1.69, 406.4, 410.7, 0.34, 0.28}};
+  auto x = loss_of(forecast(m, draws, q));
+  REQUIRE(x.prediction);
+  CHECK(x.pred_lo <= evaluate(Model{"chinchilla", "", draws[0]}, q)[0].v);
+}

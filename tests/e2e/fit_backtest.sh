@@ -57,6 +57,20 @@ expect_contains "$OUT" "95% prediction"
 expect_exit 2 "$SCALELAB" forecast --db d.db --params 2.8e9 --tokens 5.6e10 --unique-tokens 1e11
 expect_contains "$ERR" "exceeds --tokens"
 
+# --- weights from each point's standard error
+"$PY" - "$EPOCH" > se.csv <<'PYEOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+print("N,C,loss,se")
+for k, r in enumerate(rows):
+    print(f"{r['Model Size']},{r['Training FLOP']},{r['loss']},{0.002 * (1 + k % 3)}")
+PYEOF
+expect_exit 0 "$SCALELAB" fit --csv se.csv --n-col N --c-col C --loss-col loss --se-col se --weights se \
+  --db w.db --bootstrap 50 --json
+echo "$OUT" > w.json
+[ "$(json w.json 'j["selection"]["weights"]')" = se ] || fail "weights not recorded"
+check "$(json w.json 'j["result"]["prediction_interval"]["available"]')" "no prediction interval with weights"
+
 # --- fewer than 3 budgets: no backtest, and the forecast says there is no prediction interval
 { echo 'N,D,loss'; for nd in 1e16 1e17; do for n in 1e7 2e7 5e7 1e8; do  # two budgets, C = 6ND
   "$PY" -c "n=$n; d=$nd/n; print(f'{n},{d},{1.8 + 400/n**0.34 + 2000/d**0.37}')"; done; done; } > two.csv
@@ -87,6 +101,7 @@ bad "--near-optimal must be a number > 1" fit --csv "$EPOCH" "${COLS[@]}" --db f
 bad "--no-filter fits every point" fit --csv "$EPOCH" "${COLS[@]}" --db f.db --no-filter --near-optimal 3
 bad "--weights must be none or se" fit --csv "$EPOCH" "${COLS[@]}" --db f.db --weights inverse
 bad "--weights se: no point has a standard error" fit --csv "$EPOCH" "${COLS[@]}" --db f.db --weights se
+bad 'no column "stderr"' fit --csv "$EPOCH" "${COLS[@]}" --db f.db --se-col stderr --weights se
 bad "--solver must be auto, multistart or varpro" fit --csv "$EPOCH" "${COLS[@]}" --db f.db --solver newton
 bad "data-constrained" fit --csv "$EPOCH" "${COLS[@]}" --db f.db --law data-constrained
 echo "fit_backtest: ok"
