@@ -195,7 +195,7 @@ void print_forecast_notes(const fit::Model& m, const std::optional<fit::Horizon>
       fmt::print("warning: this query lies outside the fitted data ({:.2f} decades); the prediction interval widens "
                  "with that distance, as calibrated by the backtest\n", reg->decades);
   }
-  if (m.has_loss_nd() && !m.pi.available)
+  if (m.has_frontier() && !m.pi.available)
     fmt::print("prediction interval: none: {}; the confidence interval covers the law's own uncertainty only, not "
                "the scatter of a new run or the error of extrapolating\n", m.pi.why);
   else if (m.pi.available && std::fabs(m.pi.level - level) > 1e-9)

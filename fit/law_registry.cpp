@@ -104,7 +104,6 @@ LawDef data_constrained() {
             {"E", "A", "B", "alpha", "beta", "R_D*", "R_N*"}, {true, true, true, false, false, true, true},
             0, true, true, false, "E + A/N'^alpha + B/D'^beta, D' and N' after Muennighoff et al. 2023"};
   d.coords = {"a", "b", "e", "alpha", "beta", "ln_RD", "ln_RN"};
-  auto g = chinchilla_grid();
   d.grid = {d.coords, {{0, 10, 20}, {0, 10, 20}, {-1, 0, 1}, {0.25, 0.5, 1}, {0.25, 0.5, 1},
                        {std::log(3), std::log(15), std::log(100)}, {std::log(3), std::log(15), std::log(100)}}};
   d.to_natural = [](const std::vector<double>& x) {

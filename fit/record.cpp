@@ -55,7 +55,9 @@ Model model_of(const json& r) {
   auto& m = res["model"];
   Model model{m.value("kind", ""), m.value("variable", ""), m.value("p", std::vector<double>{})};
   // Records stored before the prediction interval existed have none of these: the forecast says so.
-  model.pi.why = "this fit was stored without a backtest (refit it)";
+  model.pi.why = model.kind == "allocation"
+                     ? "Approaches 1 and 2 are not backtested; fit --approach 3 for a prediction interval"
+                     : "this fit was stored without a backtest (refit it)";
   if (res.contains("prediction_interval")) {
     const json& pi = res["prediction_interval"];
     model.pi.available = pi.value("available", false);

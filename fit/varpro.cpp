@@ -122,7 +122,6 @@ Candidate score(const Problem& pr, const LinearForm& lf, int g, int h, double de
   }
   for (int r = 0; r < 3; ++r)
     for (int s = 0; s < r; ++s) M[r][s] = M[s][r];
-  if (!H) M[2][2] = 1;  // keeps the unused B direction regular; its v is 0, so B = 0
   Candidate c;
   auto sol = nnls(M, v, wsum, lf.two_terms ? 2 : 1);
   if (!std::isfinite(sol.sse)) return c;
