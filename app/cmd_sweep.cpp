@@ -53,7 +53,7 @@ std::vector<const sweep::PlannedRun*> display_order(const std::vector<sweep::Pla
 // ------------------------------------------------------------------ plan
 
 struct PlanArgs {
-  std::string config, db, device;
+  std::string config, db, device, show;
   int threads = 0;
   bool json = false, no_calibrate = false;
 };
@@ -92,7 +92,8 @@ json run_json(const sweep::PlannedRun& r) {
           {"lr", s.optim.lr},
           {"seed", s.seed},
           {"est_s", r.est_s >= 0 ? json(r.est_s) : json()},
-          {"skipped", r.skipped.empty() ? json() : json(r.skipped)}};
+          {"skipped", r.skipped.empty() ? json() : json(r.skipped)},
+          {"config", sweep::canonical_toml(r.config)}};
 }
 
 void print_plan(const sweep::SweepConfig& sc, const sweep::Plan& plan, const sweep::PoolOptions& pool, bool json_out) {
@@ -166,6 +167,7 @@ void run_plan(PlanArgs& a) {
     }
   }
   auto plan = sweep::make_plan(sc);
+  if (!a.show.empty()) return fmt::print("{}", sweep::find_run(plan, a.show).record.config_toml);
   auto pool = pool_from(sc);
   sweep::resolve_pool(pool, cores());
   if (a.threads > 0) pool.threads_per_job = a.threads;
@@ -537,6 +539,7 @@ void add_sweep_commands(CLI::App& root) {
         ->check(CLI::PositiveNumber);
     cmd->add_flag("--json", a.json, "The plan as JSON");
     cmd->add_flag("--no-calibrate", a.no_calibrate, "Skip the throughput measurement (no time estimates)");
+    cmd->add_option("--show", a.show, "Print one run's resolved config (canonical TOML); RUN is an id prefix or name");
     cmd->callback([] { run_plan(a); });
   }
   {

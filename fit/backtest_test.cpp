@@ -24,6 +24,11 @@ std::vector<Point> grid_points(Law law, const std::vector<double>& p, double sig
     }
   return pts;
 }
+Point pt(double N, double D, double L = 3, double U = 0, double C = 0) {
+  Point p;
+  p.N = N, p.D = D, p.C = C, p.L = L, p.U = U;
+  return p;
+}
 }  // namespace
 
 TEST_CASE("registry: coordinates round-trip and each law predicts its formula") {
@@ -96,8 +101,8 @@ TEST_CASE("variable projection and the multistart agree; the data-constrained la
 
 TEST_CASE("filters keep what they say") {
   // Two budgets; the lowest loss of budget 0 is at N = 2e7, of budget 1 at N = 1e8.
-  std::vector<Point> pts = {{1e7, 5e6, 0, 3.0}, {2e7, 1e8, 0, 2.5}, {1e8, 1e9, 0, 2.9},
-                            {1e8, 2e9, 0, 2.0, "", 1e8}, {1e9, 2e9, 0, 2.2}};
+  std::vector<Point> pts = {pt(1e7, 5e6, 3.0), pt(2e7, 1e8, 2.5), pt(1e8, 1e9, 2.9), pt(1e8, 2e9, 2.0, 1e8),
+                            pt(1e9, 2e9, 2.2)};
   const std::vector<int> b = {0, 0, 0, 1, 1};
   using V = std::vector<std::size_t>;
   CHECK(apply_filter({}, pts, b) == V{0, 1, 2, 3, 4});
@@ -107,7 +112,7 @@ TEST_CASE("filters keep what they say") {
   CHECK(Filter{1, 3, 0}.label() == "D/N >= 1, near-optimal 3x");
   CHECK(Filter{}.label() == "none");
   // A filter that keeps every point adds nothing to the backtest.
-  const std::vector<Point> fresh = {{1e7, 1e9, 0, 3}, {2e7, 1e9, 0, 2.8}, {4e7, 1e9, 0, 2.9}};
+  const std::vector<Point> fresh = {pt(1e7, 1e9, 3), pt(2e7, 1e9, 2.8), pt(4e7, 1e9, 2.9)};
   auto cs = candidates(Law::chinchilla, fresh, {0, 0, 0}, std::nullopt);
   REQUIRE(cs.size() == 1);  // D/N >= 1, near-optimal 3x and epochs <= 4 keep them all
   CHECK_FALSE(cs[0].filter.any());
@@ -117,7 +122,7 @@ TEST_CASE("rolling origin: the largest budgets, each predicted from those below"
   std::vector<Point> pts;
   std::vector<int> budgets;
   for (int b = 0; b < 5; ++b)
-    for (int k = 0; k < 4; ++k) pts.push_back({1e7 * (k + 1), 1e9, 6e16 * std::pow(10, b), 3}), budgets.push_back(b);
+    for (int k = 0; k < 4; ++k) pts.push_back(pt(1e7 * (k + 1), 1e9, 3, 0, 6e16 * std::pow(10, b))), budgets.push_back(b);
   auto folds = rolling_folds(pts, budgets, 2);
   REQUIRE(folds.size() == 2);
   CHECK(folds[0].test.size() == 4);
@@ -126,12 +131,12 @@ TEST_CASE("rolling origin: the largest budgets, each predicted from those below"
   for (auto i : folds[1].test) CHECK(budgets[i] == 3);
   CHECK(rolling_folds(pts, {0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 2).empty());
   // A CSV without budgets: bins of 0.1 decade in C = 6ND.
-  auto bins = backtest_budgets({{1e7, 1e9}, {1.05e7, 1e9}, {1e8, 1e9}}, false, 0.1);
+  auto bins = backtest_budgets({pt(1e7, 1e9), pt(1.05e7, 1e9), pt(1e8, 1e9)}, false, 0.1);
   CHECK(bins == std::vector<int>{0, 0, 1});
 }
 
 TEST_CASE("horizon: inside, beyond C, outside N or D/N") {
-  const Range r = Range::of({{1e7, 1e8}, {1e8, 2e9}, {1e8, 5e8}});
+  const Range r = Range::of({pt(1e7, 1e8), pt(1e8, 2e9), pt(1e8, 5e8)});
   CHECK(horizon(r, 5e7, 5e8).inside);
   CHECK(horizon(r, 5e7, 5e8).verdict == "inside the data");
   auto h = horizon(r, 1e9, 2e10);  // C x100, N x10

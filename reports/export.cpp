@@ -2,7 +2,6 @@
 // pandas (read_csv / read_json) and R (read.csv / jsonlite::fromJSON) read as
 // they are. Every metric row is exported: nothing is downsampled.
 #include <fmt/format.h>
-#include <sqlite3.h>
 
 #include <cmath>
 #include <filesystem>
@@ -118,33 +117,6 @@ std::vector<std::string> export_data(const store::Store& st, const ExportOptions
   fs::create_directories(dir, ec);
   if (ec) user_error("cannot create {}: {}", dir.string(), ec.message());
   std::vector<std::string> files;
-  sqlite3* db = st.handle();
-
-  // Metric rows, streamed per run from the primary key: a million rows never sit in memory.
-  auto each_metric = [&](auto&& fn) {
-    sqlite3_stmt* q = nullptr;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT split, step, tokens, flops, loss, lr, grad_norm, wall_s FROM metrics "
-                           "WHERE run_id = ?1 ORDER BY split, step",
-                           -1, &q, nullptr) != SQLITE_OK)
-      throw std::runtime_error(sqlite3_errmsg(db));
-    auto real = [&](int c) { return sqlite3_column_type(q, c) == SQLITE_NULL ? NAN : sqlite3_column_double(q, c); };
-    try {
-      for (auto& r : d.runs) {
-        sqlite3_reset(q);
-        sqlite3_bind_text(q, 1, r.id.c_str(), -1, SQLITE_TRANSIENT);
-        int rc;
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-          fn(r.id, reinterpret_cast<const char*>(sqlite3_column_text(q, 0)), sqlite3_column_int64(q, 1), real(2),
-             real(3), real(4), real(5), real(6), real(7));
-        if (rc != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
-      }
-    } catch (...) {
-      sqlite3_finalize(q);
-      throw;
-    }
-    sqlite3_finalize(q);
-  };
   std::vector<store::Eval> evals;
   for (auto& r : d.runs)
     for (auto& e : st.evals(r.id)) evals.push_back(e);
@@ -162,10 +134,11 @@ std::vector<std::string> export_data(const store::Store& st, const ExportOptions
     {
       Out f(dir / "metrics.csv");
       f << "run_id,split,step,tokens,flops,loss,lr,grad_norm,wall_s\n";
-      each_metric([&](const std::string& id, const char* split, std::int64_t step, double t, double fl, double l,
-                      double lr, double g, double w) {
-        f << id << ',' << csv_field(split ? split : "") << ',' << step << ',' << csv_num(t) << ',' << csv_num(fl) << ','
-          << csv_num(l) << ',' << csv_num(lr) << ',' << csv_num(g) << ',' << csv_num(w) << '\n';
+      // Streamed from the store: a million rows never sit in memory.
+      st.each_metric(d.runs, [&](const store::Metric& m) {
+        f << m.run_id << ',' << csv_field(m.split) << ',' << m.step << ',' << csv_num(m.tokens) << ','
+          << csv_num(m.flops) << ',' << csv_num(m.loss) << ',' << csv_num(m.lr) << ',' << csv_num(m.grad_norm) << ','
+          << csv_num(m.wall_s) << '\n';
       });
       files.push_back(f.close());
     }
@@ -223,11 +196,11 @@ std::vector<std::string> export_data(const store::Store& st, const ExportOptions
       Out f(dir / "metrics.json");
       f << "[";
       bool first = true;
-      each_metric([&](const std::string& id, const char* split, std::int64_t step, double t, double fl, double l,
-                      double lr, double g, double w) {
-        json row = {{"run_id", id},          {"split", split ? split : ""}, {"step", step},
-                    {"tokens", json_num(t)}, {"flops", json_num(fl)},       {"loss", json_num(l)},
-                    {"lr", json_num(lr)},    {"grad_norm", json_num(g)},    {"wall_s", json_num(w)}};
+      st.each_metric(d.runs, [&](const store::Metric& m) {
+        json row = {{"run_id", m.run_id},           {"split", m.split},          {"step", m.step},
+                    {"tokens", json_num(m.tokens)}, {"flops", json_num(m.flops)}, {"loss", json_num(m.loss)},
+                    {"lr", json_num(m.lr)},         {"grad_norm", json_num(m.grad_norm)},
+                    {"wall_s", json_num(m.wall_s)}};
         f << (first ? "\n" : ",\n") << row.dump();
         first = false;
       });

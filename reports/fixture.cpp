@@ -76,7 +76,7 @@ Made make_sweep(store::Store& st, const SweepSpec& s) {
     for (int j = 1; j <= s.curve_rows; ++j) {
       store::Metric m;
       m.run_id = p.run.id;
-      m.split = "val";
+      m.split = s.curve_split;
       m.step = 10LL * j;
       m.tokens = per_step * static_cast<double>(m.step);
       m.flops = m.tokens * p.run.flops_per_token;

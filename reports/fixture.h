@@ -18,6 +18,7 @@ struct SweepSpec {
   double span = 30;     // largest / smallest size of a budget
   int seeds = 1;        // repeats of every (budget, size), with different noise
   int curve_rows = 100; // validation rows per run
+  std::string curve_split = "val";  // "train": the curves are training rows instead (a run without evaluations)
   double noise = 0.01;  // multiplicative noise on every loss
   std::uint64_t seed = 7;
   // E, A, B, alpha, beta: Besiroglu et al. 2024's refit of Chinchilla's data.

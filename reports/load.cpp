@@ -1,8 +1,6 @@
 // Reading a report's data from the store.
 #include "reports/load.h"
 
-#include <sqlite3.h>
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -19,37 +17,6 @@
 namespace scalelab::reports {
 
 namespace {
-
-// A prepared read statement; the store's own wrapper is private to store/.
-class Query {
- public:
-  Query(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK)
-      throw std::runtime_error(fmt::format("report query failed: {}", sqlite3_errmsg(db)));
-  }
-  ~Query() { sqlite3_finalize(st_); }
-  Query(const Query&) = delete;
-  Query& operator=(const Query&) = delete;
-  Query& bind(int i, const std::string& s) {
-    sqlite3_reset(st_);
-    sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  bool step() {
-    int rc = sqlite3_step(st_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    // A busy database while reading: the store retries its own reads; a report
-    // is read-only and short, so the busy timeout the store set is enough.
-    throw std::runtime_error(fmt::format("report query failed: {}", sqlite3_errmsg(sqlite3_db_handle(st_))));
-  }
-  double real(int c) const {
-    return sqlite3_column_type(st_, c) == SQLITE_NULL ? NAN : sqlite3_column_double(st_, c);
-  }
-
- private:
-  sqlite3_stmt* st_ = nullptr;
-};
 
 // Law names as --law spells them, for people. Chinchilla's tied variant keeps
 // "Chinchilla law L(N, D)" as its prefix: it is that law with alpha = beta.
@@ -259,78 +226,27 @@ ReportData load_report_data(const store::Store& st, const std::string& sweep) {
 }
 
 Curves load_curves(const store::Store& st, const std::vector<store::Run>& runs, int max_points) {
-  Curves out;
-  sqlite3* db = st.handle();
-  out.split = "train";
-  {
-    Query probe(db, "SELECT 1 FROM metrics WHERE run_id = ?1 AND split = 'val' LIMIT 1");
-    for (auto& r : runs)
-      if (probe.bind(1, r.id).step()) {
-        out.split = "val";
-        break;
-      }
-  }
   const std::size_t n_runs = std::max<std::size_t>(1, runs.size());
   const int per_run = std::clamp(static_cast<int>(max_points / static_cast<int>(n_runs)), 30, 400);
-  // One read snapshot for every curve.
-  sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
-  try {
-    Query q(db, "SELECT tokens, flops, loss FROM metrics WHERE run_id = ?1 AND split = ?2 ORDER BY step");
-    for (auto& r : runs) {
-      q.bind(1, r.id).bind(2, out.split);
-      DrawnCurve c;
-      c.run_id = r.id;
-      c.N = static_cast<double>(r.params_total);
-      const double t_end = std::max({r.tokens_done, r.planned_tokens, 1.0});
-      double lt0 = NAN, width = 0;
-      // The current bin: its rows' losses and the middle row's position.
-      long bin = -1;
-      std::vector<std::array<double, 3>> rows;
-      // Validation rows are drawn as they are (the bin's middle row); training
-      // rows, one noisy batch each, as the bin's mean at its middle row.
-      const bool average = out.split == "train";
-      auto flush = [&] {
-        if (rows.empty()) return;
-        double sum = 0;
-        for (auto& x : rows) sum += x[2];
-        auto& mid = rows[rows.size() / 2];
-        c.tokens.push_back(mid[0]);
-        c.flops.push_back(mid[1]);
-        c.loss.push_back(average ? sum / static_cast<double>(rows.size()) : mid[2]);
-        rows.clear();
-      };
-      std::array<double, 3> last{NAN, NAN, NAN};
-      while (q.step()) {
-        ++out.rows_read;
-        const double t = q.real(0), fl = q.real(1), l = q.real(2);
-        if (!(t > 0) || !std::isfinite(l)) continue;
-        last = {t, fl, l};
-        if (std::isnan(lt0)) {
-          lt0 = std::log10(t);
-          width = std::max(std::log10(t_end) - lt0, 1e-6) / per_run;
-        }
-        long b = static_cast<long>((std::log10(t) - lt0) / width);
-        if (b != bin) flush(), bin = b;
-        rows.push_back(last);
-      }
-      flush();
-      if (c.tokens.empty()) {
-        ++out.missing;
-        continue;
-      }
-      if (c.tokens.back() != last[0]) {  // the final loss, exactly
-        c.tokens.push_back(last[0]);
-        c.flops.push_back(last[1]);
-        c.loss.push_back(last[2]);
-      }
-      out.points_kept += static_cast<std::int64_t>(c.tokens.size());
-      out.runs.push_back(std::move(c));
-    }
-  } catch (...) {
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
+  Curves out;
+  out.split = "val";
+  // Validation rows are drawn as they are; training rows, one noisy batch each, as bin means.
+  auto curves = st.curves(runs, "val", {per_run, false});
+  if (std::all_of(curves.begin(), curves.end(), [](auto& c) { return c.rows_read == 0; })) {
+    out.split = "train";
+    curves = st.curves(runs, "train", {per_run, true});
   }
-  sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  for (std::size_t i = 0; i < curves.size(); ++i) {
+    auto& c = curves[i];
+    out.rows_read += c.rows_read;
+    if (c.tokens.empty()) {
+      ++out.missing;
+      continue;
+    }
+    out.points_kept += static_cast<std::int64_t>(c.tokens.size());
+    out.runs.push_back({c.run_id, static_cast<double>(runs[i].params_total), std::move(c.tokens),
+                        std::move(c.flops), std::move(c.loss)});
+  }
   return out;
 }
 

@@ -66,10 +66,10 @@ struct Curves {
   int missing = 0;  // runs in scope without a curve of that split
 };
 
-// Reads each run's curve in one primary-key range scan and keeps at most about
-// max_points points over all runs: log-spaced bins in tokens, each drawn at its
-// middle row (with the bin's mean loss for noisy training rows), plus every
-// curve's last row exactly.
+// Reads every run's curve from one snapshot (store::Store::curves) and keeps at
+// most about max_points points over all runs: log-spaced bins in tokens, each
+// drawn at its middle row (with the bin's mean loss for noisy training rows),
+// plus every curve's last row exactly.
 Curves load_curves(const store::Store&, const std::vector<store::Run>&, int max_points);
 
 struct EvalPoint {

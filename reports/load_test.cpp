@@ -1,7 +1,6 @@
 #include "reports/load.h"
 
 #include <doctest/doctest.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <cmath>
@@ -58,10 +57,9 @@ TEST_CASE("without validation rows, training loss is drawn as bin means") {
   s.sizes = 3;
   s.curve_rows = 2000;
   s.noise = 0.05;
+  s.curve_split = "train";
   fixture::make_sweep(*st, s);
   auto d = load_report_data(*st, "");
-  // The fixture writes validation rows: turn them into training rows.
-  REQUIRE(sqlite3_exec(st->handle(), "UPDATE metrics SET split = 'train'", nullptr, nullptr, nullptr) == SQLITE_OK);
   auto c = load_curves(*st, d.runs, 150);
   CHECK(c.split == "train");
   REQUIRE(c.runs.size() == 3);

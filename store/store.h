@@ -6,6 +6,7 @@
 // transaction and a bounded retry on SQLITE_BUSY, so "database is locked" never
 // reaches a user. The schema is versioned by PRAGMA user_version (docs/schema.md).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +59,25 @@ struct Metric {
   double tokens = 0, flops = 0;
   std::string split;  // "train" | "val"
   double loss = 0, lr = 0, grad_norm = 0, wall_s = 0;
+};
+
+// A run's loss curve as a figure draws it: the rows of one split that have
+// tokens > 0 and a finite loss, in step order.
+struct Curve {
+  std::string run_id;
+  std::vector<double> tokens, flops, loss;
+  std::int64_t rows_read = 0;  // every row of the split, drawable or not
+};
+
+// Thinning a curve for drawing (docs/reports.md): `bins` log-spaced bins in
+// tokens, from the curve's first drawable row to the run's budget (the larger of
+// tokens done and planned, so a run still training is not stretched over the
+// axis), each drawn at its middle row; with `mean`, at the bin's mean loss,
+// because a training row is one noisy batch. The last row is always kept
+// exactly. bins = 0 keeps every row.
+struct Downsample {
+  int bins = 0;
+  bool mean = false;
 };
 
 struct Eval {
@@ -155,6 +175,15 @@ class Store {
   std::vector<Metric> metrics(const std::string& run_id, const std::string& split = "") const;
   std::int64_t metric_count(const std::string& run_id = "") const;
 
+  // --- reads for reports and exports (store/curves.cpp). Each call reads one
+  // snapshot, so the curves of runs still training agree with each other.
+  // One curve per run, in the order given; empty where a run has no rows of `split`.
+  std::vector<Curve> curves(const std::vector<Run>& runs, const std::string& split, const Downsample& = {}) const;
+  // Every metric row of the runs, run by run in (split, step) order, handed to fn
+  // as it is read, so a million rows never sit in memory. An exception from fn
+  // ends the read and propagates.
+  void each_metric(const std::vector<Run>& runs, const std::function<void(const Metric&)>& fn) const;
+
   // --- evals: idempotent on (run, step, task, metric).
   void write_evals(const std::vector<Eval>& es);
   std::vector<Eval> evals(const std::string& run_id, const std::string& task = "") const;
@@ -206,7 +235,8 @@ class Store {
   void put_throughput(const std::string& key, const std::string& device, const std::string& host, int threads,
                       double tokens_per_s);
 
-  sqlite3* handle() const { return db_; }  // for module-specific read queries
+  // For store/'s own modules (cluster.cpp) and tests; other modules read through the methods above.
+  sqlite3* handle() const { return db_; }
 
  private:
   explicit Store(std::string path);

@@ -259,6 +259,17 @@ Plan make_plan(const SweepConfig& sc) {
   return plan;
 }
 
+const PlannedRun& find_run(const Plan& plan, const std::string& id_or_name) {
+  std::vector<const PlannedRun*> found;
+  for (auto& r : plan.runs) {
+    if (r.record.name == id_or_name) return r;
+    if (!id_or_name.empty() && r.record.id.rfind(id_or_name, 0) == 0) found.push_back(&r);
+  }
+  if (found.size() == 1) return *found.front();
+  if (found.empty()) user_error("{}: no planned run has this id prefix or name (see `scalelab plan`)", id_or_name);
+  user_error("{}: the id prefix fits {} planned runs; give more digits", id_or_name, found.size());
+}
+
 void estimate(Plan& plan, const SweepConfig& sc, const ThroughputFn& tokens_per_s) {
   std::vector<PlannedRun> keep;
   for (auto& r : plan.runs) {

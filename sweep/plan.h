@@ -37,6 +37,10 @@ struct Plan {
 // UserError (naming the sweep file and key) when the axes cannot be honoured.
 Plan make_plan(const SweepConfig& sc);
 
+// The planned run whose id starts with `id_or_name` or whose name it is; a
+// UserError when none is, or when a prefix fits several.
+const PlannedRun& find_run(const Plan& plan, const std::string& id_or_name);
+
 // Tokens per second for a run's shape on the chosen device; see calibrate.h.
 using ThroughputFn = std::function<double(const PlannedRun&)>;
 // Fills est_s, applies filters.max_est_runtime and puts the longest runs first,

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/config.h"
 #include "store/store.h"
 #include "trainer/trainer.h"
 
@@ -23,6 +24,13 @@ RunConfig parse_run_config(std::string_view text, const std::string& source, boo
 // Every field explicit, shape resolved, keys sorted: the run's identity.
 std::string canonical_toml(const RunConfig& rc);
 std::string run_id(const RunConfig& rc);  // 16 hex digits of FNV-1a over canonical_toml
+
+// Reads [data] (for run and sweep configs alike): the path is made absolute and,
+// with check_data, must hold the data.
+void read_data(const config::ReaderFor& at, const toml::table& data, trainer::RunSpec& s, bool check_data);
+
+// model.vocab's limits: bytes need 256, uint16 tokens at most 65536.
+void check_vocab(const config::TomlReader& r, const toml::table& model, const trainer::RunSpec& s);
 
 // The store row for a new run of this config.
 store::Run run_record(const RunConfig& rc, const std::string& sweep_id = "");

@@ -10,12 +10,14 @@
 
 #include "common/error.h"
 #include "common/hash.h"
+#include "sweep/run_config.h"
 #include "sweep/task_config.h"
-#include "sweep/toml_reader.h"
 
 namespace scalelab::sweep {
 
 namespace fs = std::filesystem;
+using config::TomlReader;
+using config::join_key;
 
 namespace {
 
@@ -24,20 +26,8 @@ namespace {
 void check_file_keys(const TomlReader& r, const toml::table& root) {
   r.only_keys(root, "", {"name", "extends", "mode", "data", "model", "train", "eval", "checkpoint", "flops", "axes",
                          "isoflop", "filters", "execution", "task"});
-  if (auto* t = r.table(root, "data", "")) r.only_keys(*t, "data", {"kind", "path", "val_fraction"});
-  if (auto* t = r.table(root, "model", ""))
-    r.only_keys(*t, "model", {"n_layer", "d_model", "n_head", "params", "aspect_ratio", "head_dim", "seq_len", "vocab",
-                              "tie_embeddings", "bias", "dropout", "mlp", "embedding_init_std"});
-  if (auto* t = r.table(root, "train", ""))
-    r.only_keys(*t, "train", {"tokens", "batch_tokens", "micro_batch", "lr", "beta1", "beta2", "eps", "weight_decay",
-                              "grad_clip", "seed", "schedule", "warmup_fraction", "warmup_steps", "min_lr_ratio",
-                              "decay_fraction", "embedding_weight_decay", "steps", "batch_items"});
-  if (auto* t = r.table(root, "eval", "")) r.only_keys(*t, "eval", {"every", "batches", "log_every", "task_every"});
-  if (auto* t = r.table(root, "task", ""))
-    r.only_keys(*t, "task", {"name", "digits", "reverse", "alphabet", "segment", "length", "p", "op", "train_fraction",
-                             "subtasks", "bits", "k", "alpha", "test_items", "seed"});
-  if (auto* t = r.table(root, "checkpoint", "")) r.only_keys(*t, "checkpoint", {"every"});
-  if (auto* t = r.table(root, "flops", "")) r.only_keys(*t, "flops", {"convention", "params"});
+  for (auto name : config::tables())
+    if (auto* t = r.table(root, name, "")) r.only_keys(*t, name, config::key_names(name));
   if (auto* t = r.table(root, "isoflop", ""))
     r.only_keys(*t, "isoflop", {"sizes", "span", "tokens_per_param", "tolerance"});
   if (auto* t = r.table(root, "filters", ""))
@@ -147,82 +137,48 @@ class Layered {
   std::string top_;
 };
 
-void read_data(const Layered& L, const toml::table& root, trainer::RunSpec& s, bool check_data) {
-  auto* t = L.at(root, "data").table(root, "data", "");
-  if (!t) L.fail(nullptr, "data", "missing table; expected [data] with kind and path");
-  s.data.kind = L.at(*t, "kind").one_of(*t, "kind", "data", "text", {"text", "tokens", "task"});
-  auto path = L.at(*t, "path").string(*t, "path", "data");
-  if (s.data.kind == "task") {
-    if (path && !path->empty()) L.fail(t->get("path"), "data.path", "not used with kind = \"task\"; remove it");
-    return;
+ReaderFor readers(const Layered& L) {
+  return [&L](const toml::table& t, std::string_view k) { return L.at(t, k); };
+}
+
+// [model] with width and/or depth axes: it fixes n_head and whichever of
+// d_model and n_layer is not an axis.
+void read_axis_shape(const Layered& L, const toml::table& t, SweepConfig& sc, bool axis_d, bool axis_l) {
+  auto& m = sc.base.model;
+  for (auto k : {"params", "d_model", "n_layer"}) {
+    const bool conflict = std::string_view(k) == "params" || (std::string_view(k) == "d_model" ? axis_d : axis_l);
+    if (conflict && t.contains(k))
+      L.fail(t.get(k), join_key("model", k),
+             fmt::format("conflicts with axes.{}; the axis sets every run's shape", axis_d ? "d_model" : "n_layer"));
   }
-  if (!path || path->empty())
-    L.fail(t, "data.path", s.data.kind == "text" ? "missing; expected the path of a UTF-8 text file"
-                                                  : "missing; expected a directory with train.bin and val.bin");
-  fs::path p = fs::absolute(*path).lexically_normal();
-  s.data.path = p.string();
-  s.data.val_fraction = L.at(*t, "val_fraction").in_range(*t, "val_fraction", "data", s.data.val_fraction, 1e-4, 0.5);
-  if (!check_data) return;
-  auto* at = t->get("path");
-  if (s.data.kind == "text" && !fs::is_regular_file(p))
-    L.fail(at, "data.path", fmt::format("no such file {}; expected a UTF-8 text file (try: scalelab data kjv --out {})",
-                                        p.string(), *path));
-  if (s.data.kind == "tokens")
-    for (auto f : {"train.bin", "val.bin"})
-      if (!fs::is_regular_file(p / f))
-        L.fail(at, "data.path", fmt::format("{} not found; expected nanoGPT-style train.bin and val.bin (uint16)",
-                                            (p / f).string()));
+  std::vector<const char*> need{"n_head"};
+  if (!axis_d) need.push_back("d_model");
+  if (!axis_l) need.push_back("n_layer");
+  for (auto k : need)
+    if (!t.contains(k)) L.fail(&t, join_key("model", k), "missing; the shape axes need the rest of the shape fixed");
+  for (auto k : need) config::read(L.at(t, k), t, "model", k, sc.base);
+  if (!axis_d && m.d_model % m.n_head)
+    L.fail(t.get("n_head"), "model.n_head",
+           fmt::format("d_model ({}) must be divisible by n_head ({})", m.d_model, m.n_head));
+  sc.fixed_shape = true;
 }
 
 void read_model(const Layered& L, const toml::table& root, SweepConfig& sc) {
   auto* t = L.at(root, "model").table(root, "model", "");
   if (!t) L.fail(nullptr, "model", "missing table; expected [model] with at least seq_len");
   auto& m = sc.base.model;
-  auto pos_int = [&](std::string_view k, std::int64_t fb) { return L.at(*t, k).positive_int(*t, k, "model", fb); };
-  m.seq_len = static_cast<int>(pos_int("seq_len", m.seq_len));
-  m.vocab = static_cast<int>(pos_int("vocab", sc.base.data.kind == "text" ? 256 : 50304));
-  if (sc.base.data.kind == "text" && m.vocab < 256)
-    L.fail(t->get("vocab"), "model.vocab", fmt::format("byte-level text needs vocab >= 256, got {}", m.vocab));
-  if (m.vocab > 65536)
-    L.fail(t->get("vocab"), "model.vocab", fmt::format("uint16 tokens need vocab <= 65536, got {}", m.vocab));
-  m.tie_embeddings = L.at(*t, "tie_embeddings").boolean(*t, "tie_embeddings", "model").value_or(m.tie_embeddings);
-  m.bias = L.at(*t, "bias").boolean(*t, "bias", "model").value_or(m.bias);
-  m.dropout = L.at(*t, "dropout").in_range(*t, "dropout", "model", m.dropout, 0.0, 0.9);
-  m.mlp = L.at(*t, "mlp").boolean(*t, "mlp", "model").value_or(m.mlp);
-  if (t->contains("embedding_init_std"))
-    m.embedding_init_std =
-        L.at(*t, "embedding_init_std").in_range(*t, "embedding_init_std", "model", m.embedding_init_std, 1e-6, 10.0);
-  resolve_task_model([&](const toml::table& tt, std::string_view k) { return L.at(tt, k); }, t, sc.base);
+  if (sc.base.data.kind != "text") m.vocab = 50304;
+  config::read_plain(readers(L), *t, "model", sc.base);
+  check_vocab(L.at(*t, "vocab"), *t, sc.base);
+  resolve_task_model(readers(L), t, sc.base);
   auto& rule = sc.shape_rule;
-  rule.aspect_ratio = L.at(*t, "aspect_ratio").positive(*t, "aspect_ratio", "model", rule.aspect_ratio);
-  rule.head_dim = static_cast<int>(pos_int("head_dim", rule.head_dim));
+  rule.aspect_ratio = config::number(L.at(*t, "aspect_ratio"), *t, "model", "aspect_ratio", rule.aspect_ratio);
+  rule.head_dim = static_cast<int>(config::number(L.at(*t, "head_dim"), *t, "model", "head_dim", rule.head_dim));
 
   // With sizes from the axes, a shape in [model] would be silently overridden.
   auto* axes = root.get_as<toml::table>("axes");
   const bool axis_d = axes && axes->contains("d_model"), axis_l = axes && axes->contains("n_layer");
-  if (axis_d || axis_l) {
-    // Width and/or depth axes: [model] fixes n_head and whichever of d_model and
-    // n_layer is not an axis.
-    for (auto k : {"params", "d_model", "n_layer"}) {
-      const bool conflict = std::string_view(k) == "params" || (std::string_view(k) == "d_model" ? axis_d : axis_l);
-      if (conflict && t->contains(k))
-        L.fail(t->get(k), join_key("model", k),
-               fmt::format("conflicts with axes.{}; the axis sets every run's shape", axis_d ? "d_model" : "n_layer"));
-    }
-    std::vector<const char*> need{"n_head"};
-    if (!axis_d) need.push_back("d_model");
-    if (!axis_l) need.push_back("n_layer");
-    for (auto k : need)
-      if (!t->contains(k)) L.fail(t, join_key("model", k), "missing; the shape axes need the rest of the shape fixed");
-    m.n_head = static_cast<int>(pos_int("n_head", 0));
-    if (!axis_d) m.d_model = static_cast<int>(pos_int("d_model", 0));
-    if (!axis_l) m.n_layer = static_cast<int>(pos_int("n_layer", 0));
-    if (!axis_d && m.d_model % m.n_head)
-      L.fail(t->get("n_head"), "model.n_head",
-             fmt::format("d_model ({}) must be divisible by n_head ({})", m.d_model, m.n_head));
-    sc.fixed_shape = true;
-    return;
-  }
+  if (axis_d || axis_l) return read_axis_shape(L, *t, sc, axis_d, axis_l);
   if (sc.mode == "isoflop" || (axes && axes->contains("params")))
     for (auto k : {"params", "n_layer", "d_model", "n_head"})
       if (t->contains(k))
@@ -235,15 +191,13 @@ void read_model(const Layered& L, const toml::table& root, SweepConfig& sc) {
     if (explicit_shape)
       L.fail(t->get("params"), "model.params",
              "give either params (with the shape rule) or n_layer/d_model/n_head, not both");
-    m = trainer::shape_for_params(L.at(*t, "params").positive(*t, "params", "model", 0), rule, m);
+    m = trainer::shape_for_params(config::number(L.at(*t, "params"), *t, "model", "params", 0), rule, m);
     return;
   }
   if (!explicit_shape) return;
   for (auto k : {"n_layer", "d_model", "n_head"})
     if (!t->contains(k)) L.fail(t, join_key("model", k), "missing; expected a positive integer (or give model.params)");
-  m.n_layer = static_cast<int>(pos_int("n_layer", 0));
-  m.d_model = static_cast<int>(pos_int("d_model", 0));
-  m.n_head = static_cast<int>(pos_int("n_head", 0));
+  for (auto k : {"n_layer", "d_model", "n_head"}) config::read(L.at(*t, k), *t, "model", k, sc.base);
   if (m.d_model % m.n_head)
     L.fail(t->get("n_head"), "model.n_head",
            fmt::format("d_model ({}) must be divisible by n_head ({})", m.d_model, m.n_head));
@@ -252,61 +206,19 @@ void read_model(const Layered& L, const toml::table& root, SweepConfig& sc) {
 void read_train(const Layered& L, const toml::table& root, trainer::RunSpec& s) {
   auto* t = L.at(root, "train").table(root, "train", "");
   if (!t) return;  // every key has a default; D comes from the axes
-  auto num = [&](std::string_view k, double fb, double lo, double hi) {
-    return L.at(*t, k).in_range(*t, k, "train", fb, lo, hi);
-  };
-  auto pos = [&](std::string_view k, double fb) { return L.at(*t, k).positive(*t, k, "train", fb); };
-  read_task_train([&](const toml::table& tt, std::string_view k) { return L.at(tt, k); }, t, s);
-  if (t->contains("tokens")) s.tokens = pos("tokens", 0);
-  s.batch_tokens = L.at(*t, "batch_tokens").positive_int(*t, "batch_tokens", "train", s.batch_tokens);
-  s.micro_batch = static_cast<int>(L.at(*t, "micro_batch").positive_int(*t, "micro_batch", "train", s.micro_batch));
+  read_task_train(readers(L), t, s);
+  config::read_plain(readers(L), *t, "train", s);
   if (s.batch_tokens % s.model.seq_len)
     L.fail(t->get("batch_tokens"), "train.batch_tokens",
            fmt::format("must be a positive multiple of model.seq_len ({}), got {}", s.model.seq_len, s.batch_tokens));
-  auto& o = s.optim;
-  o.lr = pos("lr", o.lr);
-  o.beta1 = num("beta1", o.beta1, 0.0, 0.999999);
-  o.beta2 = num("beta2", o.beta2, 0.0, 0.999999);
-  o.eps = pos("eps", o.eps);
-  o.weight_decay = num("weight_decay", o.weight_decay, 0.0, 10.0);
-  o.grad_clip = num("grad_clip", o.grad_clip, 0.0, 1e6);
-  auto seed = L.at(*t, "seed").integer(*t, "seed", "train");
-  if (seed && *seed < 0) L.fail(t->get("seed"), "train.seed", "expected a non-negative integer");
-  s.seed = static_cast<std::uint64_t>(seed.value_or(static_cast<std::int64_t>(s.seed)));
-  auto& sc = s.schedule;
-  sc.kind = L.at(*t, "schedule").one_of(*t, "schedule", "train", sc.kind, {"cosine", "wsd", "constant"});
-  sc.warmup_fraction = num("warmup_fraction", sc.warmup_fraction, 0.0, 0.5);
-  auto ws = L.at(*t, "warmup_steps").integer(*t, "warmup_steps", "train");
-  if (ws && *ws < 0) L.fail(t->get("warmup_steps"), "train.warmup_steps", "expected a non-negative integer");
-  sc.warmup_steps = ws.value_or(sc.warmup_steps);
-  sc.min_lr_ratio = num("min_lr_ratio", sc.min_lr_ratio, 0.0, 1.0);
-  sc.decay_fraction = num("decay_fraction", sc.decay_fraction, 0.0, 1.0);
 }
 
 void read_eval(const Layered& L, const toml::table& root, trainer::RunSpec& s) {
-  if (auto* t = L.at(root, "eval").table(root, "eval", "")) {
-    auto pos = [&](std::string_view k, int fb) {
-      return static_cast<int>(L.at(*t, k).positive_int(*t, k, "eval", fb));
-    };
-    s.eval_every = pos("every", s.eval_every);
-    s.eval_batches = pos("batches", s.eval_batches);
-    s.log_every = pos("log_every", s.log_every);
+  if (auto* t = L.at(root, "eval").table(root, "eval", ""))
     if (t->contains("task_every") && s.task.name.empty())
       L.fail(t->get("task_every"), "eval.task_every", "needs a [task] table naming the task to evaluate");
-    s.task_every = pos("task_every", s.task_every);
-  }
-  if (auto* t = L.at(root, "checkpoint").table(root, "checkpoint", ""))
-    s.checkpoint_every = static_cast<int>(L.at(*t, "every").positive_int(*t, "every", "checkpoint", s.checkpoint_every));
-  if (auto* t = L.at(root, "flops").table(root, "flops", "")) {
-    if (auto c = L.at(*t, "convention").string(*t, "convention", "flops")) {
-      try {
-        s.flop_convention = trainer::canonical_flop_convention(*c);
-      } catch (const UserError& e) {
-        L.fail(t->get("convention"), "flops.convention", e.what());
-      }
-    }
-    s.param_convention = L.at(*t, "params").one_of(*t, "params", "flops", s.param_convention, {"non_embedding", "total"});
-  }
+  for (auto name : {"eval", "checkpoint", "flops"})
+    if (auto* t = L.at(root, name).table(root, name, "")) config::read_plain(readers(L), *t, name, s);
 }
 
 // A positive number from a list element or a range bound.
@@ -545,6 +457,7 @@ double parse_duration(std::string_view text) {
 
 SweepConfig load_sweep_config(const std::string& path, bool check_data) {
   SweepConfig sc;
+  sc.base = config::defaults();
   std::vector<std::string> chain;
   auto root = load_layers(path, chain, sc.files);
   Layered L(path);
@@ -553,7 +466,9 @@ SweepConfig load_sweep_config(const std::string& path, bool check_data) {
   if (sc.name.empty()) L.fail(root.get("name"), "name", "expected a non-empty sweep name");
   std::string mode_default = root.get_as<toml::table>("axes") && root["axes"]["compute"] ? "isoflop" : "grid";
   sc.mode = L.at(root, "mode").one_of(root, "mode", "", mode_default, {"grid", "isoflop"});
-  read_data(L, root, sc.base, check_data);
+  auto* data = L.at(root, "data").table(root, "data", "");
+  if (!data) L.fail(nullptr, "data", "missing table; expected [data] with kind and path");
+  read_data(readers(L), *data, sc.base, check_data);
   read_task([&](const toml::table& t, std::string_view k) { return L.at(t, k); }, root, sc.base);
   read_model(L, root, sc);
   read_train(L, root, sc.base);

@@ -2,7 +2,11 @@
 // as the plain LibTorch reference path.
 #include <doctest/doctest.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
+#include <string>
 
 #include "trainer/gemm.h"
 #include "trainer/kernels.h"
@@ -19,6 +23,22 @@ bool close(const torch::Tensor& a, const torch::Tensor& b, double tol = 1e-4) {
   return err <= tol * scale;
 }
 
+// Debian's libtorch ships oneDNN, so under CI (CI=true) a missing oneDNN means a
+// broken environment and fails; elsewhere the test says SKIP and why instead of
+// passing silently.
+bool have_onednn() {
+  if (cpu::have_fast_gemm()) return true;
+  const char* off = std::getenv("SCALELAB_ONEDNN");
+  const std::string why = off && std::strcmp(off, "0") == 0
+                              ? "SCALELAB_ONEDNN=0 turns the oneDNN CPU kernels off"
+                              : "no dnnl_sgemm in the process or in libdnnl.so.2 (LibTorch without oneDNN)";
+  const char* ci = std::getenv("CI");
+  if (ci && std::strcmp(ci, "true") == 0) FAIL("CI=true, but " << why);
+  MESSAGE("SKIP: " << why);
+  std::fprintf(stderr, "SKIP: oneDNN kernel test: %s\n", why.c_str());
+  return false;
+}
+
 torch::Tensor reference_attention(const torch::Tensor& qkv, int64_t H) {
   const int64_t B = qkv.size(0), T = qkv.size(1), C = qkv.size(2) / 3;
   auto parts = qkv.split(C, 2);
@@ -32,7 +52,7 @@ torch::Tensor reference_attention(const torch::Tensor& qkv, int64_t H) {
 }  // namespace
 
 TEST_CASE("cpu::linear matches torch linear, forward and backward") {
-  if (!cpu::have_fast_gemm()) return;
+  if (!have_onednn()) return;
   torch::manual_seed(0);
   for (bool bias : {true, false}) {
     auto x = torch::randn({3, 5, 24}, torch::requires_grad());
@@ -56,7 +76,7 @@ TEST_CASE("cpu::linear matches torch linear, forward and backward") {
 }
 
 TEST_CASE("cpu::causal_attention matches masked softmax attention") {
-  if (!cpu::have_fast_gemm()) return;
+  if (!have_onednn()) return;
   torch::manual_seed(1);
   // T on, below and off the kernel's 32-row block size.
   for (auto [B, T, H, hd] : {std::array<int64_t, 4>{2, 64, 2, 16}, {1, 45, 3, 8}, {2, 7, 1, 4}, {1, 128, 4, 32}}) {
@@ -75,7 +95,7 @@ TEST_CASE("cpu::causal_attention matches masked softmax attention") {
 }
 
 TEST_CASE("GPT: CPU kernel path and reference path agree on loss and every gradient") {
-  if (!cpu::have_fast_gemm()) return;
+  if (!have_onednn()) return;
   ModelConfig m;
   m.n_layer = 2;
   m.d_model = 48;

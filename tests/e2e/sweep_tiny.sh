@@ -27,6 +27,15 @@ echo "$OUT" > plan.json
   fail "sizes are not distinct within a budget"
 [ "$(jq '[.runs[] | select(.tokens_per_param != .tokens / .params_non_embedding)] | length' plan.json)" = 0 ] ||
   fail "tokens per parameter is not D / N"
+# Each run's resolved config is in the JSON; --show prints it, by id prefix or name.
+jq -r '.runs[0].config' plan.json > want.toml
+expect_exit 0 "$SCALELAB" plan tiny.toml --show "$(jq -r '.runs[0].id[0:8]' plan.json)"
+[ "$OUT" = "$(cat want.toml)" ] || fail "plan --show ID differs from the config in plan --json"
+expect_exit 0 "$SCALELAB" plan tiny.toml --show "$(jq -r '.runs[0].name' plan.json)"
+[ "$OUT" = "$(cat want.toml)" ] || fail "plan --show NAME differs from the config in plan --json"
+expect_contains "$OUT" "[train]"
+expect_exit 2 "$SCALELAB" plan tiny.toml --show nosuchrun
+expect_contains "$ERR" "nosuchrun: no planned run"
 
 # Calibration measures each shape once, then answers from the store.
 expect_exit 0 "$SCALELAB" plan tiny.toml --db s.db

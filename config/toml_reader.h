@@ -6,11 +6,12 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <vector>
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace scalelab::sweep {
+namespace scalelab::config {
 
 class TomlReader {
  public:
@@ -26,7 +27,7 @@ class TomlReader {
 
   // Rejects keys not in `allowed`, naming the closest allowed key when there is one.
   void only_keys(const toml::table& t, std::string_view prefix,
-                 std::initializer_list<std::string_view> allowed) const;
+                 const std::vector<std::string_view>& allowed) const;
 
   const toml::table* table(const toml::table& t, std::string_view key, std::string_view prefix) const;
   std::optional<double> number(const toml::table& t, std::string_view key, std::string_view prefix) const;
@@ -43,7 +44,7 @@ class TomlReader {
   double in_range(const toml::table& t, std::string_view key, std::string_view prefix, double fallback,
                   double lo, double hi) const;
   std::string one_of(const toml::table& t, std::string_view key, std::string_view prefix,
-                     std::string fallback, std::initializer_list<std::string_view> choices) const;
+                     std::string fallback, const std::vector<std::string_view>& choices) const;
 
  private:
   std::string source_;
@@ -51,4 +52,4 @@ class TomlReader {
 
 std::string join_key(std::string_view prefix, std::string_view key);
 
-}  // namespace scalelab::sweep
+}  // namespace scalelab::config

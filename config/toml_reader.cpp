@@ -1,4 +1,4 @@
-#include "sweep/toml_reader.h"
+#include "config/toml_reader.h"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 
 #include "common/error.h"
 
-namespace scalelab::sweep {
+namespace scalelab::config {
 
 namespace {
 
@@ -68,7 +68,7 @@ void TomlReader::fail(const toml::node* at, std::string_view key, std::string_vi
 }
 
 void TomlReader::only_keys(const toml::table& t, std::string_view prefix,
-                           std::initializer_list<std::string_view> allowed) const {
+                           const std::vector<std::string_view>& allowed) const {
   for (auto&& [k, v] : t) {
     bool ok = false;
     std::string_view best;
@@ -156,7 +156,7 @@ double TomlReader::in_range(const toml::table& t, std::string_view key, std::str
 }
 
 std::string TomlReader::one_of(const toml::table& t, std::string_view key, std::string_view prefix,
-                               std::string fallback, std::initializer_list<std::string_view> choices) const {
+                               std::string fallback, const std::vector<std::string_view>& choices) const {
   auto v = string(t, key, prefix);
   if (!v) return fallback;
   for (auto c : choices)
@@ -166,4 +166,4 @@ std::string TomlReader::one_of(const toml::table& t, std::string_view key, std::
   fail(t.get(key), join_key(prefix, key), fmt::format("expected one of {}, got \"{}\"", list, *v));
 }
 
-}  // namespace scalelab::sweep
+}  // namespace scalelab::config
