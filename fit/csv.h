@@ -1,6 +1,7 @@
 #pragma once
 // Points from a CSV file (e.g. Epoch's extraction of Chinchilla's Figure 4).
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fit/laws.h"
@@ -8,6 +9,11 @@
 namespace scalelab::fit {
 
 struct CsvColumns {
+  // A constructor, not an aggregate, so that callers naming only the first columns leave the rest empty.
+  CsvColumns(std::string n_ = "", std::string c_ = "", std::string d_ = "", std::string loss_ = "",
+             std::string unique_ = "", std::string epochs_ = "", std::string se_ = "")
+      : n(std::move(n_)), c(std::move(c_)), d(std::move(d_)), loss(std::move(loss_)), unique(std::move(unique_)),
+        epochs(std::move(epochs_)), se(std::move(se_)) {}
   std::string n;     // parameters, required
   std::string c;     // training FLOPs; D = C / (6N) when there is no D column
   std::string d;     // tokens; C = 6ND when there is no C column

@@ -14,6 +14,9 @@ namespace scalelab::fit {
 // What a fit can predict. Parametric laws carry their parameters; Approaches 1
 // and 2 carry N_opt(C) = kN C^a, D_opt(C) = kD C^b and, when fitted, L(C).
 struct Model {
+  Model() = default;
+  Model(std::string k, std::string var, std::vector<double> params)
+      : kind(std::move(k)), variable(std::move(var)), p(std::move(params)) {}
   std::string kind;       // a law's name (chinchilla, kaplan, ...), power, or allocation
   std::string variable;   // power: N | D | C
   std::vector<double> p;  // law parameters; allocation: {kN, a, kD, b} [+ {E, G, gamma}]

@@ -72,8 +72,9 @@ void attach_points(FitView& f, const std::vector<store::Run>& runs, const std::s
         return;
       }
       const json& c = sel.contains("columns") ? sel["columns"] : json::object();
-      auto cp = fit::read_csv_points(path, {c.value("n", ""), c.value("c", ""), c.value("d", ""), c.value("loss", "")},
-                                     sel.value("drop_highest", 0));
+      const fit::CsvColumns cols{c.value("n", ""),      c.value("c", ""),      c.value("d", ""), c.value("loss", ""),
+                                 c.value("unique", ""), c.value("epochs", ""), c.value("se", "")};
+      auto cp = fit::read_csv_points(path, cols, sel.value("drop_highest", 0));
       f.points = std::move(cp.points);
       return;
     }
