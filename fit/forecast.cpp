@@ -88,9 +88,7 @@ void add_prediction_intervals(const Model& m, const Query& q, std::vector<Quanti
     auto& x = out[k];
     if (x.unit != "nats/token" || (x.name != "loss" && x.name != "loss (compute-optimal)")) continue;
     const double sd_boot = x.interval && x.lo > 0 ? (std::log(x.hi) - std::log(x.lo)) / (2 * z) : 0;
-    Calibration c = m.pi;
-    c.q = std::max(c.q, 0.0);
-    const double w = c.half_width(sd_boot, h);
+    const double w = m.pi.half_width(sd_boot, h);
     x.prediction = true;
     x.pred_lo = x.value * std::exp(-w);
     x.pred_hi = x.value * std::exp(w);
