@@ -44,6 +44,13 @@ std::vector<std::size_t> apply_filter(const Filter& f, const std::vector<Point>&
   return keep;
 }
 
+std::vector<std::size_t> apply_filter(const Filter& f, const std::vector<Point>& pts, const std::vector<int>& budgets,
+                                      const std::vector<std::size_t>& among) {
+  std::vector<std::size_t> out;
+  for (auto k : apply_filter(f, select(pts, among), select(budgets, among))) out.push_back(among[k]);
+  return out;
+}
+
 std::vector<int> backtest_budgets(const std::vector<Point>& pts, bool sweep, double tolerance) {
   if (sweep) return cluster_budgets(pts, tolerance);
   std::vector<int> bins;

@@ -21,6 +21,17 @@ struct Filter {
 };
 // Indices of the points a filter keeps; budgets give each point's budget (near_optimal).
 std::vector<std::size_t> apply_filter(const Filter&, const std::vector<Point>&, const std::vector<int>& budgets);
+// The same, judged among the points at `among` only (a fold's training set); indices into pts.
+std::vector<std::size_t> apply_filter(const Filter&, const std::vector<Point>&, const std::vector<int>& budgets,
+                                      const std::vector<std::size_t>& among);
+// The elements of v at idx (empty stays empty: no weights means unit weights).
+template <typename T>
+std::vector<T> select(const std::vector<T>& v, const std::vector<std::size_t>& idx) {
+  std::vector<T> out;
+  if (v.empty()) return out;
+  for (auto i : idx) out.push_back(v[i]);
+  return out;
+}
 
 // Compute budgets for the backtest: clusters of C as Approach 2 groups a sweep
 // (tolerance in decades), or for a CSV bins of 0.1 decade in C.

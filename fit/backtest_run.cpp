@@ -52,25 +52,13 @@ std::vector<Candidate> candidates(std::optional<Law> law, const std::vector<Poin
 }
 
 namespace {
-std::vector<Point> subset(const std::vector<Point>& pts, const std::vector<std::size_t>& idx) {
-  std::vector<Point> out;
-  for (auto i : idx) out.push_back(pts[i]);
-  return out;
-}
-
 void score_fold(CandidateResult& r, const std::vector<Point>& pts, const std::vector<int>& budgets, const Fold& fold,
                 int j, const BacktestOptions& o) {
-  std::vector<int> train_budgets;
-  for (auto i : fold.train) train_budgets.push_back(budgets[i]);
-  std::vector<std::size_t> idx;
-  for (auto k : apply_filter(r.cand.filter, subset(pts, fold.train), train_budgets)) idx.push_back(fold.train[k]);
+  const auto idx = apply_filter(r.cand.filter, pts, budgets, fold.train);
   if (idx.size() < static_cast<std::size_t>(r.n_params + 2))
     user_error("the filter leaves {} points to fit in fold {}; {} needed", idx.size(), j + 1, r.n_params + 2);
-  auto train = subset(pts, idx);
-  std::vector<double> w;
-  for (auto i : idx)
-    if (!o.weights.empty()) w.push_back(o.weights[i]);
-  auto f = fit_law(r.cand.law, train, o.solve, w);
+  const auto train = select(pts, idx);
+  auto f = fit_law(r.cand.law, train, o.solve, select(o.weights, idx));
   const double noise = residual_noise(r.cand.law, f.p, train);
   const Range range = Range::of(train);
   for (auto i : fold.test) {

@@ -13,12 +13,6 @@ namespace scalelab::fit::detail {
 
 namespace {
 
-std::vector<Point> subset(const std::vector<Point>& pts, const std::vector<std::size_t>& idx) {
-  std::vector<Point> out;
-  for (auto i : idx) out.push_back(pts[i]);
-  return out;
-}
-
 // --weights se: 1/se^2 relative to the median known se; points without one weigh as the median.
 std::vector<double> point_weights(const std::string& mode, const std::vector<Point>& pts) {
   if (mode == "none") return {};
@@ -133,9 +127,7 @@ json holdout_json(const FitOptions& o, Law law, const Filter& filter, const std:
   hold["threshold"] = *thr;
   try {
     if (test.empty()) user_error("no points at or above the threshold");
-    std::vector<int> bb;
-    for (auto i : below) bb.push_back(budgets[i]);
-    auto train = subset(subset(all, below), apply_filter(filter, subset(all, below), bb));
+    const auto train = select(all, apply_filter(filter, all, budgets, below));
     hold["train_points"] = train.size();
     hold["test_points"] = test.size();
     auto hf = fit_law(law, train, o.solve);
@@ -178,13 +170,11 @@ json parametric_record(const Dataset& ds, const FitOptions& o) {
   const auto& in = info(law);
 
   const auto keep = apply_filter(chosen.filter, pts, budgets);
-  const auto fit_pts = subset(pts, keep);
+  const auto fit_pts = select(pts, keep);
   if (fit_pts.size() < in.params.size() + 2 && chosen.filter.any())
     user_error("too few points for a {} fit: the filter '{}' leaves {} of {}, at least {} needed ({} parameters + 2)",
                in.name, chosen.filter.label(), fit_pts.size(), pts.size(), in.params.size() + 2, in.params.size());
-  std::vector<double> w;
-  for (auto i : keep)
-    if (!bo.weights.empty()) w.push_back(bo.weights[i]);
+  const auto w = select(bo.weights, keep);
   auto f = fit_law(law, fit_pts, o.solve, w);
   Draws draws;
   if (o.boot.resamples > 0) draws = bootstrap_law(law, fit_pts, f, o.solve, o.boot, w);
