@@ -17,10 +17,8 @@ namespace scalelab::app {
 
 namespace {
 
-// Opening a missing file would create an empty database; a typo in --db should say so instead.
 std::unique_ptr<store::Store> open_existing(const std::string& db) {
-  if (!std::filesystem::exists(db)) user_error("no database at {} (give --db PATH, or set SCALELAB_DB)", db);
-  return store::Store::open(db);
+  return store::Store::open_existing(db, " (give --db PATH, or set SCALELAB_DB)");
 }
 
 struct ReportArgs {

@@ -1,17 +1,15 @@
 // `scalelab runs` and `scalelab curves`: what is in the store, as tables, CSV or JSON.
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "app/commands.h"
 #include "common/error.h"
 #include "common/table.h"
+#include "store/run_json.h"
 #include "store/store.h"
 
 namespace scalelab::app {
 
 namespace {
-
-nlohmann::json opt_json(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
 
 struct RunsArgs {
   std::string db, sweep;
@@ -19,7 +17,7 @@ struct RunsArgs {
 };
 
 void list_runs(const RunsArgs& a) {
-  auto st = store::Store::open(a.db);
+  auto st = store::Store::open_existing(a.db);
   std::string sweep_id;
   if (!a.sweep.empty()) {
     auto sw = st->sweep(a.sweep);
@@ -27,26 +25,8 @@ void list_runs(const RunsArgs& a) {
     sweep_id = sw->id;
   }
   auto runs = st->runs(sweep_id);
-  if (a.json) {
-    auto arr = nlohmann::json::array();
-    for (auto& r : runs)
-      arr.push_back({{"id", r.id}, {"sweep_id", r.sweep_id}, {"name", r.name}, {"shape", r.shape},
-                     {"params_total", r.params_total}, {"params_non_embedding", r.params_non_embedding},
-                     {"flops_per_token", r.flops_per_token}, {"flop_convention", r.flop_convention},
-                     {"planned_tokens", r.planned_tokens}, {"tokens_done", r.tokens_done},
-                     {"steps_done", r.steps_done}, {"status", r.status}, {"attempts", r.attempts},
-                     {"final_train_loss", opt_json(r.final_train_loss)}, {"final_val_loss", opt_json(r.final_val_loss)},
-                     {"final_val_loss_se", opt_json(r.final_val_loss_se)},
-                     {"unique_tokens", opt_json(r.unique_tokens)}, {"epochs", opt_json(r.epochs)},
-                     {"tokens_per_s", r.tokens_per_s}, {"wall_s", r.wall_s}, {"error", r.error},
-                     {"created_at", r.created_at}, {"finished_at", r.finished_at}});
-    fmt::print("{}\n", arr.dump(2));
-    return;
-  }
-  if (runs.empty()) {
-    fmt::print("no runs in {}\n", a.db);
-    return;
-  }
+  if (a.json) return fmt::print("{}\n", nlohmann::json(runs).dump(2));
+  if (runs.empty()) return fmt::print("no runs in {}\n", a.db);
   Table t({"id", "name", "shape", ">N", ">N non-emb", ">tokens", ">epochs", "status", ">val loss", ">train loss",
            ">tok/s"});
   for (auto& r : runs) {
@@ -65,7 +45,7 @@ struct CurvesArgs {
 };
 
 void print_curves(const CurvesArgs& a) {
-  auto st = store::Store::open(a.db);
+  auto st = store::Store::open_existing(a.db);
   auto run = st->run(a.run);
   if (!run) user_error("{}: no run '{}'; see `scalelab runs --db {}`", a.db, a.run, a.db);
   auto ms = st->metrics(run->id, a.split);
@@ -76,14 +56,7 @@ void print_curves(const CurvesArgs& a) {
                  m.lr, m.grad_norm, m.wall_s);
     return;
   }
-  if (a.json) {
-    auto arr = nlohmann::json::array();
-    for (auto& m : ms)
-      arr.push_back({{"step", m.step}, {"tokens", m.tokens}, {"flops", m.flops}, {"split", m.split},
-                     {"loss", m.loss}, {"lr", m.lr}, {"grad_norm", m.grad_norm}, {"wall_s", m.wall_s}});
-    fmt::print("{}\n", nlohmann::json{{"run_id", run->id}, {"metrics", arr}}.dump(2));
-    return;
-  }
+  if (a.json) return fmt::print("{}\n", nlohmann::json{{"run_id", run->id}, {"metrics", ms}}.dump(2));
   Table t({">step", ">tokens", ">FLOPs", "split", ">loss", ">lr", ">grad norm", ">wall"});
   for (auto& m : ms)
     t.add({fmt::format("{}", m.step), si(m.tokens), si(m.flops), m.split, fmt::format("{:.4f}", m.loss),
@@ -95,6 +68,11 @@ void print_curves(const CurvesArgs& a) {
 }  // namespace
 
 void add_runs_commands(CLI::App& root) {
+  static std::string init_db;
+  auto* init = root.add_subcommand("init", "Create an empty database (sweep, train and fit create one as needed)");
+  add_db_option(init, init_db);
+  init->callback([] { fmt::print("{}: schema v{}\n", init_db, store::Store::open(init_db)->schema_version()); });
+
   static RunsArgs ra;
   auto* runs = root.add_subcommand("runs", "List runs: id, shape, N, tokens, epochs, status, final loss, tok/s");
   add_db_option(runs, ra.db);

@@ -62,4 +62,17 @@ void read_plain(const ReaderFor& at, const toml::table& t, std::string_view tabl
 // Every emitted key, tables in order, doubles with 17 digits so the text round-trips.
 std::string canonical_toml(const Spec& s);
 
+// Rules across keys (config/rules.cpp), for run and sweep configs alike. A
+// failure names the key it blames; the parser maps it to the file and line
+// that set it, and `blame` does not return.
+using Blame = std::function<void(std::string_view table, std::string_view key, const std::string& what)>;
+void check_heads(const Spec&, const Blame&);   // d_model divisible by n_head
+void check_batch(const Spec&, const Blame&);   // batch_tokens a positive multiple of seq_len
+void check_budget(const Spec&, const Blame&);  // tokens at least one batch
+void check_task_eval(bool task_every_given, const Spec&, const Blame&);  // eval.task_every needs [task]
+// warmup_steps = -1 resolved from warmup_fraction, by the trainer's rule, so the
+// canonical TOML (and the run id) names the schedule that runs, whether the run
+// came from a run config or a sweep.
+void resolve_warmup(Spec&, std::int64_t steps);
+
 }  // namespace scalelab::config

@@ -17,43 +17,108 @@ std::vector<double> allocation_vector(const Allocation& a) {
   return p;
 }
 
-json allocation_record(const Dataset& ds, const FitOptions& o, const Allocation& a, const Draws& draws,
-                       double cmax, std::size_t n_points, json extra, json hold) {
-  json rec, result = std::move(extra);
+FitRecord allocation_record(const Dataset& ds, const FitOptions& o, const Allocation& a, const Draws& draws,
+                            double cmax, std::size_t n_points, Holdout hold) {
+  FitRecord rec;
   auto p = allocation_vector(a);
-  std::vector<std::string> names{"kN", "a", "kD", "b", "E_C", "G_C", "gamma_C"};
-  json params = json::object();
+  const std::vector<std::string> names{"kN", "a", "kD", "b", "E_C", "G_C", "gamma_C"};
   for (std::size_t k = 0; k < p.size(); ++k) {
     std::vector<double> col;
     for (auto& d : draws.values)
       if (k < d.size()) col.push_back(d[k]);
-    params[names[k]] = interval(p[k], col, o.level);
+    rec.params.push_back(estimate(names[k], p[k], col, o.level));
   }
-  Model model{"allocation", "C", p};
   std::vector<std::vector<double>> full;  // draws with the same shape as p
   for (auto& d : draws.values)
     if (d.size() == p.size()) full.push_back(d);
-  result["derived"] = derived_json(model, full, reference_budgets(cmax), o.level);
-  result["model"] = {{"kind", "allocation"}, {"variable", "C"}, {"p", p}};
-  result["holdout"] = std::move(hold);
-  result["bootstrap"] = {{"resamples", o.boot.resamples}, {"ok", draws.values.size()}, {"failed", draws.failed},
-                         {"failures", draws.failures},    {"seed", o.boot.seed},          {"level", o.level},
-                         {"seconds", draws.seconds},      {"draws", full}};
-  json warnings = json::array();
-  for (auto& w : a.warnings) warnings.push_back(w);
-  if (!a.frontier) warnings.push_back("no L(C) law: fewer than 5 budgets/envelope points; loss forecasts unavailable");
-  result["warnings"] = warnings;
-  rec["law"] = "allocation";
-  rec["selection"] = ds.selection;
-  rec["params"] = params;
-  rec["n_points"] = n_points;
-  rec["result"] = result;
+  rec.model = {"allocation", "C", p};
+  rec.derived = derived_estimates(Model{"allocation", "C", p}, full, reference_budgets(cmax), o.level);
+  rec.holdout = std::move(hold);
+  rec.bootstrap = {o.boot.resamples, static_cast<int>(draws.values.size()), draws.failed, draws.failures,
+                   o.boot.seed,      o.level, std::nullopt, std::nullopt, draws.seconds, full};
+  rec.warnings = a.warnings;
+  if (!a.frontier) rec.warnings.push_back("no L(C) law: fewer than 5 budgets/envelope points; loss forecasts unavailable");
+  rec.law = "allocation";
+  rec.selection = ds.selection;
+  rec.n_points = static_cast<std::int64_t>(n_points);
+  rec.objective = 0;
   return rec;
+}
+
+// Hold-out: power laws from the budgets below the threshold, checked against the held-out vertices.
+Holdout isoflop_holdout(const Dataset& ds, const FitOptions& o, const IsoflopFit& f) {
+  Holdout hold;
+  std::vector<double> Cs;
+  for (auto& p : ds.points) Cs.push_back(p.C);
+  auto thr = holdout_threshold(o.holdout, Cs, o.budget_tolerance, hold);
+  if (!thr) return hold;
+  hold.threshold = *thr;
+  try {
+    std::vector<Point> train;
+    for (auto& p : ds.points)
+      if (p.C < *thr) train.push_back(p);
+    auto hf = fit_isoflop(train, cluster_budgets(train, o.budget_tolerance));
+    std::vector<double> reln, rell;
+    std::vector<HeldBudget> tests;
+    for (auto& b : f.budgets) {
+      if (b.C < *thr || !b.bracketed) continue;
+      HeldBudget t{b.C, b.n_opt, hf.n_opt.at(b.C), std::nullopt, std::nullopt};
+      reln.push_back(std::fabs(t.predicted_n_opt - b.n_opt) / b.n_opt);
+      if (hf.frontier) {
+        const double pl = hf.frontier->at(0) + hf.frontier->at(1) * std::pow(b.C, -hf.frontier->at(2));
+        rell.push_back(std::fabs(pl - b.l_opt) / b.l_opt);
+        t.l_opt = b.l_opt;
+        t.predicted_l_opt = pl;
+      }
+      tests.push_back(t);
+    }
+    if (tests.empty()) user_error("no bracketed budget at or above the threshold");
+    hold.n_opt = error_stats(reln);
+    if (!rell.empty()) hold.loss = hold.error = error_stats(rell);
+    hold.budgets = std::move(tests);
+  } catch (const UserError& e) {
+    hold.skipped = e.what();
+  }
+  return hold;
+}
+
+std::vector<BudgetRecord> budget_records(const IsoflopFit& f) {
+  std::vector<BudgetRecord> out;
+  for (auto& b : f.budgets)
+    out.push_back({b.C, b.runs, b.n_lo, b.n_hi, {b.c0, b.c1, b.c2}, b.has_minimum, b.bracketed, b.n_opt, b.d_opt,
+                   b.l_opt, b.note, b.suggest});
+  return out;
+}
+
+// Hold-out: N_opt(C) through the envelope points below the threshold, checked above it.
+Holdout envelope_holdout(const Dataset& ds, const FitOptions& o, const EnvelopeFit& f) {
+  Holdout hold;
+  std::vector<double> finalC;
+  for (auto& c : ds.curves)
+    if (!c.tokens.empty()) finalC.push_back(c.tokens.back() * c.flops_per_token);
+  auto thr = holdout_threshold(o.holdout, finalC, o.budget_tolerance, hold);
+  if (!thr) return hold;
+  hold.threshold = *thr;
+  std::vector<double> c, n;
+  for (auto& p : f.points)
+    if (p.C < *thr && !p.edge) c.push_back(p.C), n.push_back(p.N);
+  try {
+    auto line = fit_log_line(c, n);
+    std::vector<double> rel;
+    for (auto& p : f.points)
+      if (p.C >= *thr && !p.edge) rel.push_back(std::fabs(line.at(p.C) - p.N) / p.N);
+    if (rel.empty()) user_error("no envelope point at or above the threshold");
+    hold.n_opt = hold.error = error_stats(rel);
+    hold.quantity = "N_opt at envelope points above the threshold";
+  } catch (const UserError& e) {
+    hold.skipped = e.what();
+  }
+  return hold;
 }
 
 }  // namespace
 
-json isoflop_record(const Dataset& ds, const FitOptions& o) {
+FitRecord isoflop_record(const Dataset& ds, const FitOptions& o) {
   auto groups = cluster_budgets(ds.points, o.budget_tolerance);
   auto f = fit_isoflop(ds.points, groups);
   Draws draws;
@@ -73,65 +138,15 @@ json isoflop_record(const Dataset& ds, const FitOptions& o) {
       return allocation_vector(b);
     });
   }
-  json budgets = json::array();
   double cmax = 0;
-  for (auto& b : f.budgets) {
-    cmax = std::max(cmax, b.C);
-    budgets.push_back({{"C", b.C}, {"runs", b.runs}, {"n_lo", b.n_lo}, {"n_hi", b.n_hi},
-                       {"parabola", {b.c0, b.c1, b.c2}}, {"has_minimum", b.has_minimum},
-                       {"bracketed", b.bracketed}, {"n_opt", b.n_opt}, {"d_opt", b.d_opt}, {"l_opt", b.l_opt},
-                       {"note", b.note}, {"suggest_sizes", b.suggest}});
-  }
-  // Hold-out: power laws from the budgets below the threshold, checked against the held-out vertices.
-  json hold = json::object();
-  std::vector<double> Cs;
-  for (auto& p : ds.points) Cs.push_back(p.C);
-  if (auto thr = holdout_threshold(o.holdout, Cs, o.budget_tolerance, hold)) {
-    hold["threshold"] = *thr;
-    try {
-      std::vector<Point> train;
-      for (auto& p : ds.points)
-        if (p.C < *thr) train.push_back(p);
-      auto hf = fit_isoflop(train, cluster_budgets(train, o.budget_tolerance));
-      std::vector<double> reln, rell;
-      json tests = json::array();
-      for (auto& b : f.budgets) {
-        if (b.C < *thr || !b.bracketed) continue;
-        double pn = hf.n_opt.at(b.C);
-        reln.push_back(std::fabs(pn - b.n_opt) / b.n_opt);
-        json t = {{"C", b.C}, {"n_opt", b.n_opt}, {"predicted_n_opt", pn}};
-        if (hf.frontier) {
-          double pl = hf.frontier->at(0) + hf.frontier->at(1) * std::pow(b.C, -hf.frontier->at(2));
-          rell.push_back(std::fabs(pl - b.l_opt) / b.l_opt);
-          t["l_opt"] = b.l_opt;
-          t["predicted_l_opt"] = pl;
-        }
-        tests.push_back(t);
-      }
-      if (tests.empty()) user_error("no bracketed budget at or above the threshold");
-      json nj, lj;
-      error_stats(nj, reln);
-      hold["n_opt"] = nj;
-      if (!rell.empty()) {
-        error_stats(lj, rell);
-        hold["loss"] = lj;
-        hold["mean_abs_rel_error"] = lj["mean_abs_rel_error"];
-        hold["max_abs_rel_error"] = lj["max_abs_rel_error"];
-      }
-      hold["budgets"] = tests;
-    } catch (const UserError& e) {
-      hold["skipped"] = e.what();
-    }
-  }
-  auto rec = allocation_record(ds, o, f, draws, cmax, ds.points.size(), json{{"budgets", budgets}}, hold);
-  rec["approach"] = "2";
-  rec["objective"] = 0.0;
-  rec["convergence"] = {{"budgets", f.budgets.size()}, {"used", f.used},
-                        {"tolerance_decades", o.budget_tolerance}};
+  for (auto& b : f.budgets) cmax = std::max(cmax, b.C);
+  auto rec = allocation_record(ds, o, f, draws, cmax, ds.points.size(), isoflop_holdout(ds, o, f));
+  rec.approach = "2";
+  rec.part = IsoflopPart{static_cast<int>(f.budgets.size()), f.used, o.budget_tolerance, budget_records(f)};
   return rec;
 }
 
-json envelope_record(const Dataset& ds, const FitOptions& o) {
+FitRecord envelope_record(const Dataset& ds, const FitOptions& o) {
   auto f = fit_envelope(ds.curves, o.envelope);
   Draws draws;
   if (o.boot.resamples > 0) {
@@ -150,42 +165,16 @@ json envelope_record(const Dataset& ds, const FitOptions& o) {
       return allocation_vector(b);
     });
   }
-  json env = json::array();
+  std::vector<EnvelopeSample> env;
   double cmax = 0;
   for (auto& p : f.points) {
     cmax = std::max(cmax, p.C);
-    env.push_back({{"C", p.C}, {"N", p.N}, {"D", p.D}, {"loss", p.L}, {"run", p.id}, {"edge", p.edge}});
+    env.push_back({p.C, p.N, p.D, p.L, p.id, p.edge});
   }
-  json hold = json::object();
-  std::vector<double> finalC;
-  for (auto& c : ds.curves)
-    if (!c.tokens.empty()) finalC.push_back(c.tokens.back() * c.flops_per_token);
-  if (auto thr = holdout_threshold(o.holdout, finalC, o.budget_tolerance, hold)) {
-    hold["threshold"] = *thr;
-    std::vector<double> c, n;
-    for (auto& p : f.points)
-      if (p.C < *thr && !p.edge) c.push_back(p.C), n.push_back(p.N);
-    try {
-      auto line = fit_log_line(c, n);
-      std::vector<double> rel;
-      for (auto& p : f.points)
-        if (p.C >= *thr && !p.edge) rel.push_back(std::fabs(line.at(p.C) - p.N) / p.N);
-      if (rel.empty()) user_error("no envelope point at or above the threshold");
-      json nj;
-      error_stats(nj, rel);
-      hold["n_opt"] = nj;
-      hold["mean_abs_rel_error"] = nj["mean_abs_rel_error"];
-      hold["max_abs_rel_error"] = nj["max_abs_rel_error"];
-      hold["quantity"] = "N_opt at envelope points above the threshold";
-    } catch (const UserError& e) {
-      hold["skipped"] = e.what();
-    }
-  }
-  auto rec = allocation_record(ds, o, f, draws, cmax, ds.curves.size(), json{{"envelope", env}}, hold);
-  rec["approach"] = "1";
-  rec["objective"] = 0.0;
-  rec["convergence"] = {{"envelope_points", f.points.size()}, {"edge_points", f.edge_points}, {"winners", f.winners},
-                        {"smooth_frac", o.envelope.smooth_frac}};
+  auto rec = allocation_record(ds, o, f, draws, cmax, ds.curves.size(), envelope_holdout(ds, o, f));
+  rec.approach = "1";
+  rec.part = EnvelopePart{static_cast<int>(f.points.size()), f.edge_points, f.winners, o.envelope.smooth_frac,
+                          std::move(env)};
   return rec;
 }
 

@@ -1,6 +1,7 @@
 // One `scalelab fit`, end to end: the pieces every record shares, and the
 // dispatch. Approach 3 lives in parametric.cpp; Approaches 1 and 2 in
-// allocation.cpp; the store mapping in record.cpp.
+// allocation.cpp; the record's JSON in record_json.cpp, the store mapping in
+// record.cpp.
 #include "fit/analysis.h"
 
 #include <fmt/format.h>
@@ -15,29 +16,14 @@
 namespace scalelab::fit {
 namespace detail {
 
-json interval(double v, const std::vector<double>& samples, double level) {
-  json j = {{"value", v}, {"lo", nullptr}, {"hi", nullptr}};
+Estimate estimate(const std::string& name, double v, const std::vector<double>& samples, double level) {
+  Estimate e{name, v, std::nullopt, std::nullopt};
   if (!samples.empty()) {
     auto iv = percentile_interval(samples, level);
-    j["lo"] = iv.lo;
-    j["hi"] = iv.hi;
+    e.lo = iv.lo;
+    e.hi = iv.hi;
   }
-  return j;
-}
-
-json convergence_json(const Convergence& c) {
-  return {{"starts", c.starts},
-          {"converged", c.converged},
-          {"reached_best", c.reached_best},
-          {"best_start", c.best_start},
-          {"best_start_x", c.best_start_x},
-          {"best_start_on_grid_boundary", c.best_start_on_grid_boundary},
-          {"optimum_outside_grid", c.outside_grid},
-          {"best_iterations", c.best_iterations},
-          {"total_iterations", c.total_iterations},
-          {"max_iterations", c.max_iterations},
-          {"threads", c.threads},
-          {"seconds", c.seconds}};
+  return e;
 }
 
 // Derived quantities of a model at reference budgets.
@@ -63,10 +49,20 @@ std::vector<Value> derived_values(const Model& m, const std::vector<double>& ref
   return out;
 }
 
+// A name given twice keeps its first place and its last value, as a JSON object would.
+void put(Estimates& es, Estimate e) {
+  for (auto& x : es)
+    if (x.name == e.name) {
+      x = std::move(e);
+      return;
+    }
+  es.push_back(std::move(e));
+}
+
 }  // namespace
 
-json derived_json(const Model& m, const std::vector<std::vector<double>>& draws, const std::vector<double>& refs,
-                  double level) {
+Estimates derived_estimates(const Model& m, const std::vector<std::vector<double>>& draws,
+                            const std::vector<double>& refs, double level) {
   auto point = derived_values(m, refs);
   std::vector<std::vector<double>> s(point.size());
   for (auto& d : draws) {
@@ -76,15 +72,15 @@ json derived_json(const Model& m, const std::vector<std::vector<double>>& draws,
     for (std::size_t k = 0; k < v.size() && k < s.size(); ++k)
       if (std::isfinite(v[k].v)) s[k].push_back(v[k].v);
   }
-  json out = json::object();
-  for (std::size_t k = 0; k < point.size(); ++k) out[point[k].name] = interval(point[k].v, s[k], level);
+  Estimates out;
+  for (std::size_t k = 0; k < point.size(); ++k) put(out, estimate(point[k].name, point[k].v, s[k], level));
   return out;
 }
 
 std::optional<double> holdout_threshold(const std::string& spec, const std::vector<double>& Cs, double tol,
-                                        json& info) {
+                                        Holdout& info) {
   if (spec == "none") {
-    info["skipped"] = "--holdout none";
+    info.skipped = "--holdout none";
     return std::nullopt;
   }
   if (spec == "largest") {
@@ -93,28 +89,27 @@ std::optional<double> holdout_threshold(const std::string& spec, const std::vect
     auto g = cluster_budgets(pts, tol);
     int top = g.empty() ? 0 : *std::max_element(g.begin(), g.end());
     if (top == 0) {
-      info["skipped"] = "a single compute budget: nothing to hold out";
+      info.skipped = "a single compute budget: nothing to hold out";
       return std::nullopt;
     }
     double thr = INFINITY;
     for (std::size_t i = 0; i < g.size(); ++i)
       if (g[i] == top) thr = std::min(thr, Cs[i]);
-    info["rule"] = "largest compute budget";
+    info.rule = "largest compute budget";
     return thr;
   }
   char* end = nullptr;
   double v = std::strtod(spec.c_str(), &end);
   if (end == spec.c_str() || *end != '\0' || !(v > 0))
     user_error("--holdout must be 'largest', 'none' or a FLOP threshold such as 1e21, got '{}'", spec);
-  info["rule"] = "compute threshold";
+  info.rule = "compute threshold";
   return v;
 }
 
-void error_stats(json& j, const std::vector<double>& rel) {
+ErrorStats error_stats(const std::vector<double>& rel) {
   double sum = 0, mx = 0;
   for (double r : rel) sum += r, mx = std::max(mx, r);
-  j["mean_abs_rel_error"] = rel.empty() ? 0 : sum / static_cast<double>(rel.size());
-  j["max_abs_rel_error"] = mx;
+  return {rel.empty() ? 0 : sum / static_cast<double>(rel.size()), mx};
 }
 
 std::vector<double> reference_budgets(double cmax) {
@@ -123,7 +118,7 @@ std::vector<double> reference_budgets(double cmax) {
   return r;
 }
 
-void spread_warnings(const std::vector<Point>& pts, json& warnings) {
+void spread_warnings(const std::vector<Point>& pts, std::vector<std::string>& warnings) {
   auto spread = [&](auto get) {
     double lo = INFINITY, hi = 0;
     for (auto& p : pts) lo = std::min(lo, get(p)), hi = std::max(hi, get(p));
@@ -136,39 +131,47 @@ void spread_warnings(const std::vector<Point>& pts, json& warnings) {
                                    sn, sd));
 }
 
-json law_convergence_json(const Convergence& c, const SolveSettings& s) {
-  json conv = convergence_json(c);
-  conv["solver"] = c.solver == "varpro"
-                       ? fmt::format("variable projection: exact non-negative E, A, B on {} exponent grid points, the "
-                                     "best {} polished by ceres LM with HuberLoss", c.starts, c.polished)
-                       : "multistart: ceres from every grid start (L-BFGS for chinchilla, LM with HuberLoss otherwise), "
-                         "best polished by LM";
-  conv["polished"] = c.polished;
-  conv["function_tolerance"] = s.function_tolerance;
-  conv["gradient_tolerance"] = s.gradient_tolerance;
-  conv["parameter_tolerance"] = s.parameter_tolerance;
-  conv["delta"] = s.delta;
-  return conv;
+SolverConvergence solver_convergence(const Convergence& c, const SolveSettings& s) {
+  SolverConvergence out;
+  out.starts = c.starts, out.converged = c.converged, out.reached_best = c.reached_best;
+  out.best_start = c.best_start, out.best_start_x = c.best_start_x;
+  out.best_start_on_grid_boundary = c.best_start_on_grid_boundary, out.optimum_outside_grid = c.outside_grid;
+  out.best_iterations = c.best_iterations, out.total_iterations = c.total_iterations;
+  out.max_iterations = c.max_iterations, out.threads = c.threads, out.seconds = c.seconds;
+  out.solver = c.solver == "varpro"
+                   ? fmt::format("variable projection: exact non-negative E, A, B on {} exponent grid points, the "
+                                 "best {} polished by ceres LM with HuberLoss", c.starts, c.polished)
+                   : "multistart: ceres from every grid start (L-BFGS for chinchilla, LM with HuberLoss otherwise), "
+                     "best polished by LM";
+  out.polished = c.polished;
+  out.function_tolerance = s.function_tolerance;
+  out.gradient_tolerance = s.gradient_tolerance;
+  out.parameter_tolerance = s.parameter_tolerance;
+  out.delta = s.delta;
+  return out;
 }
 
-json bootstrap_json(const FitOptions& o, Law law, const Draws& d) {
-  const int starts = bootstrap_grid_starts(law, o.boot);
-  return {{"resamples", o.boot.resamples},
-          {"ok", d.values.size()},
-          {"failed", d.failed},
-          {"failures", d.failures},
-          {"seed", o.boot.seed},
-          {"level", o.level},
-          {"method", fmt::format("resample points with replacement; refit from the full-data optimum and {} starts "
-                                 "drawn from the grid", starts)},
-          {"grid_start_won", d.grid_start_won},
-          {"seconds", d.seconds},
-          {"draws", d.values}};
+namespace {
+BootstrapRecord law_bootstrap(const FitOptions& o, Law law, const Draws& d) {
+  BootstrapRecord b;
+  b.resamples = o.boot.resamples;
+  b.ok = static_cast<int>(d.values.size());
+  b.failed = d.failed;
+  b.failures = d.failures;
+  b.seed = o.boot.seed;
+  b.level = o.level;
+  b.method = fmt::format("resample points with replacement; refit from the full-data optimum and {} starts drawn "
+                         "from the grid", bootstrap_grid_starts(law, o.boot));
+  b.grid_start_won = d.grid_start_won;
+  b.seconds = d.seconds;
+  b.draws = d.values;
+  return b;
 }
+}  // namespace
 
 // A single-variable power law, fitted to the Pareto frontier: it predicts the
 // frontier, not every run, so it is not backtested against runs.
-json power_record(const Dataset& ds, const FitOptions& o) {
+FitRecord power_record(const Dataset& ds, const FitOptions& o) {
   const Law law = *o.law;
   auto pts = frontier(ds.points, law);
   json selection = ds.selection;
@@ -177,57 +180,55 @@ json power_record(const Dataset& ds, const FitOptions& o) {
   auto f = fit_law(law, pts, o.solve);
   Draws draws;
   if (o.boot.resamples > 0) draws = bootstrap_law(law, pts, f, o.solve, o.boot);
-  json params = json::object(), result, warnings = json::array();
+  Estimates params;
   const auto names = param_names(law);
-  for (std::size_t k = 0; k < names.size(); ++k) params[names[k]] = interval(f.p[k], column(draws.values, k), o.level);
-  Model model{"power", law_variable(law), f.p};
+  for (std::size_t k = 0; k < names.size(); ++k) params.push_back(estimate(names[k], f.p[k], column(draws.values, k), o.level));
+  auto rec = law_record("power", selection, params, f, pts.size(), o, draws, {});
   double cmax = 0;
   for (auto& p : pts) cmax = std::max(cmax, p.C);
-  result["derived"] = derived_json(model, draws.values, reference_budgets(cmax), o.level);
-  result["holdout"] = json{{"skipped", "a power law fits the frontier; see the backtest of --law auto"}};
-  result["backtest"] = {{"unavailable", "a power law fits the frontier, not every run: it is not backtested"},
-                        {"candidates", json::array()}, {"folds", json::array()}, {"chosen", -1}};
-  result["prediction_interval"] = {{"available", false}, {"level", o.level},
-                                   {"why", "a power-law frontier fit is not backtested"}};
-  return law_record("power", selection, params, f, pts.size(), o, draws, result, warnings);
+  rec.derived = derived_estimates(Model{"power", law_variable(law), f.p}, draws.values, reference_budgets(cmax), o.level);
+  rec.holdout.skipped = "a power law fits the frontier; see the backtest of --law auto";
+  FrontierPart part{solver_convergence(f.conv, o.solve), BacktestRecord{}, PredictionInterval{}};
+  part.backtest->unavailable = "a power law fits the frontier, not every run: it is not backtested";
+  part.prediction_interval->level = o.level;
+  part.prediction_interval->why = "a power-law frontier fit is not backtested";
+  rec.part = std::move(part);
+  return rec;
 }
 
-json law_record(const std::string& law, json selection, json params, const ParamFit& f, std::size_t n_points,
-                const FitOptions& o, const Draws& draws, json result, json warnings) {
-  json rec;
-  rec["law"] = law;
-  rec["approach"] = "3";
-  rec["selection"] = std::move(selection);
-  rec["params"] = std::move(params);
-  rec["objective"] = f.objective;
-  rec["n_points"] = n_points;
-  rec["convergence"] = law_convergence_json(f.conv, o.solve);
+FitRecord law_record(const std::string& law, json selection, Estimates params, const ParamFit& f, std::size_t n_points,
+                     const FitOptions& o, const Draws& draws, std::vector<std::string> warnings) {
+  FitRecord rec;
+  rec.law = law;
+  rec.approach = "3";
+  rec.selection = std::move(selection);
+  rec.params = std::move(params);
+  rec.objective = f.objective;
+  rec.n_points = static_cast<std::int64_t>(n_points);
   const auto& in = info(f.law);
-  result["model"] = {{"kind", in.loss_nd ? in.name : "power"}, {"variable", in.loss_nd ? "" : in.variable},
-                     {"p", f.p}};
-  result["bootstrap"] = bootstrap_json(o, f.law, draws);
-  result["warnings"] = std::move(warnings);
-  rec["result"] = std::move(result);
+  rec.model = {in.loss_nd ? in.name : "power", in.loss_nd ? "" : in.variable, f.p};
+  rec.bootstrap = law_bootstrap(o, f.law, draws);
+  rec.warnings = std::move(warnings);
   return rec;
 }
 
 }  // namespace detail
 
-using json = nlohmann::ordered_json;
-
-json run_fit(const Dataset& ds, const FitOptions& o) {
+FitRecord fit_record(const Dataset& ds, const FitOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
-  json rec;
+  FitRecord rec;
   switch (o.approach) {
     case 1: rec = detail::envelope_record(ds, o); break;
     case 2: rec = detail::isoflop_record(ds, o); break;
     case 3: rec = detail::parametric_record(ds, o); break;
     default: user_error("--approach must be 1, 2 or 3, got {}", o.approach);
   }
-  rec["source"] = ds.source;
-  rec["conventions"] = ds.conventions;
-  rec["result"]["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  rec.source = ds.source;
+  rec.conventions = ds.conventions;
+  rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rec;
 }
+
+nlohmann::ordered_json run_fit(const Dataset& ds, const FitOptions& o) { return fit_record(ds, o).to_json(); }
 
 }  // namespace scalelab::fit

@@ -4,9 +4,8 @@
 // trend, and whether the small models could have predicted it.
 //
 // Everything takes plain observations; analyze() turns a sweep's runs and
-// evals rows into them and into one JSON record for the fits table.
-#include <nlohmann/json.hpp>
-
+// evals rows into them and into one record for the fits table
+// (fit/emergence_record.h).
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -14,11 +13,10 @@
 #include <vector>
 
 #include "fit/bootstrap.h"
+#include "fit/emergence_record.h"
 #include "store/store.h"
 
 namespace scalelab::fit::emergence {
-
-using json = nlohmann::ordered_json;
 
 // One measured value: a run's metric at scale (or step) x.
 struct Obs {
@@ -27,15 +25,6 @@ struct Obs {
   double n = 0;        // items behind y when y is a rate (binomial resampling); 0 for continuous metrics
   int unit = 0;        // bootstrap unit (a run); all of a unit's observations are drawn together
   int stratum = 0;     // units are resampled within their stratum (the scale level, or one stratum over steps)
-};
-
-// y = left + (right - left) / (1 + exp(-k (log10 x - m))): `left` is the
-// value far below the threshold, `right` far above it (floor and ceiling for
-// an accuracy that rises). Threshold 10^m, sharpness k per decade.
-struct Sigmoid {
-  double left = 0, right = 1, k = 1, m = 0;
-  double at(double x) const;
-  double threshold() const;
 };
 
 struct ThresholdOptions {
@@ -75,27 +64,10 @@ ThresholdFit fit_threshold(const std::vector<Obs>&, const ThresholdOptions&);
 Sigmoid fit_sigmoid(const std::vector<Obs>&, const ThresholdOptions&, const Sigmoid* warm = nullptr,
                     double* rss = nullptr, bool* k_at_bound = nullptr);
 
-// BIG-bench's scaling-shape scores of y against x (Srivastava et al. 2022,
-// appendix B; see emergence_scores.cpp for the formulas). ys at the same x are
-// averaged first.
-struct Shape {
-  double I = 0;                // sign(argmax y - argmin y) (max y - min y)
-  double breakthroughness = 0; // B
-  double linearity = 0;        // L
-  int points = 0;
-};
+// BIG-bench's scaling-shape scores (Shape); ys at the same x are averaged first.
 Shape shape_scores(const std::vector<double>& x, const std::vector<double>& y);
 
-// A smooth power law through a continuous metric: t(y) = A x^b fitted in
-// log-log space, where t makes the metric positive (nats -> -logprob,
-// accuracy -> 1 - accuracy). R^2 on the metric's own scale and in log space.
-struct PowerTrend {
-  std::string metric, transform;  // transform: "-y", "1-y" or "y"
-  double A = 0, b = 0;
-  double r2 = NAN, r2_log = NAN, max_abs_residual = NAN;
-  std::vector<std::pair<double, double>> residuals;  // (x, y - fit) per observation
-  double at(double x) const;  // back on the metric's own scale
-};
+// The power law (PowerTrend) through a continuous metric.
 std::optional<PowerTrend> fit_trend(const std::string& metric, const std::vector<double>& x,
                                     const std::vector<double>& y);
 
@@ -110,13 +82,14 @@ struct Request {
 };
 
 // Runs with their evals; the runs are the sweep's, in launch order.
-json analyze(const Request&, const std::vector<store::Run>&,
-             const std::function<std::vector<store::Eval>(const std::string& run_id)>& evals);
+// UserError for a request the data cannot answer (unknown task or metric, bad flags).
+Record analyze(const Request&, const std::vector<store::Run>&,
+               const std::function<std::vector<store::Eval>(const std::string& run_id)>& evals);
 
 // The x of a run for --x params|compute|tokens (UserError otherwise).
 double run_x(const store::Run&, const std::string& x);
 
-// Human-readable summary of an analyze() record.
-std::string render(const json& record);
+// Human-readable summary of a record.
+std::string render(const Record&);
 
 }  // namespace scalelab::fit::emergence

@@ -202,7 +202,7 @@ struct Synthetic {
     }
     if (with_evals) st->write_evals(es);
   }
-  json run(Request q) {
+  Record run(Request q) {
     q.sweep_id = "sw", q.sweep_name = "addition";
     q.threshold.resamples = 100;
     q.threshold.threads = 2;
@@ -217,29 +217,37 @@ TEST_CASE("analyze: a sweep's evals -> threshold, mirage verdict, prediction") {
   Request q;
   q.task = "addition";
   auto rec = s.run(q);
-  CHECK(rec["law"] == "emergence");
-  CHECK(rec["approach"] == "addition:exact_match:params");
-  CHECK(rec["selection"]["used"] == 24);
-  const auto& o = rec["result"]["over_scale"];
-  REQUIRE(o["threshold"]["transition"].get<bool>());
+  CHECK(rec.approach() == "addition:exact_match:params");
+  CHECK(rec.selection.used == 24);
+  REQUIRE(rec.result.over_scale);
+  const auto& o = *rec.result.over_scale;
+  REQUIRE(o.threshold.transition);
+  REQUIRE(o.threshold.fit);
   // exact = p^4 crosses its own midpoint near p = 0.8: u = 4.8 + ln(0.49/0.19)... within the data.
-  const double m = o["threshold"]["sigmoid"]["m"].get<double>();
+  const double m = o.threshold.fit->best.m;
   CHECK(m > 4.5);
   CHECK(m < 5.6);
-  CHECK(rec["params"].contains("threshold"));
+  CHECK(to_json(rec)["params"].contains("threshold"));
   // The composition of the smooth per-token trend reproduces the jump: a mirage.
-  CHECK(o["mirage"]["composition"] == "exp(token_logprob)^answer_len");
-  CHECK(o["mirage"]["per_run"]["max_abs_error"].get<double>() < 0.1);
-  CHECK(o["continuous"].contains("token_logprob"));
-  CHECK(o["shape_scores"]["exact_match"]["breakthroughness"].get<double>() > 0);
+  REQUIRE(o.mirage.composition);
+  CHECK(o.mirage.composition->source == "exp(token_logprob)^answer_len");
+  CHECK(o.mirage.composition->per_run.max_abs_error < 0.1);
+  CHECK(o.trend("token_logprob"));
+  REQUIRE(o.shape_scores.size() >= 1);
+  CHECK(o.shape_scores[0].first == "exact_match");
+  CHECK(o.shape_scores[0].second.breakthroughness > 0);
   // The prediction uses the 12 runs at or below the geometric middle (10^5).
-  CHECK(o["prediction"]["small_runs"] == 12);
-  CHECK(o["prediction"]["methods"].contains("composition"));
-  auto store_row = fit::to_store(rec);
+  CHECK(o.prediction.small_runs == 12);
+  REQUIRE(o.prediction.extrapolation);
+  CHECK(o.prediction.extrapolation->methods.at(0).name == "composition");
+  auto store_row = fit::to_store(to_json(rec));
   CHECK(store_row.law == "emergence");
   auto id = s.st->add_fit(store_row);
-  CHECK(fit::from_store(*s.st->fit(id))["result"]["task"] == "addition");
+  auto back = record_from_json(fit::from_store(*s.st->fit(id)));
+  CHECK(back.id == id);
+  CHECK(back.result.task == "addition");
   CHECK_FALSE(render(rec).empty());
+  CHECK(render(back) == render(rec));
 }
 
 TEST_CASE("analyze over steps: train and test transitions per run group") {
@@ -248,14 +256,85 @@ TEST_CASE("analyze over steps: train and test transitions per run group") {
   q.task = "addition";
   q.x = "step";
   auto rec = s.run(q);
-  const auto& groups = rec["result"]["over_training"]["groups"];
+  REQUIRE(rec.result.over_training);
+  const auto& groups = rec.result.over_training->groups;
   CHECK(groups.size() == 8);  // 3 seeds of each width are one group
-  CHECK(groups[0]["runs"].size() == 3);
-  CHECK(groups[0].contains("test"));
-  CHECK(groups[0].contains("train"));
+  CHECK(groups[0].runs.size() == 3);
+  CHECK(groups[0].test);
+  CHECK(groups[0].train);
   // Two evaluated steps: too few for a sigmoid, said so rather than fitted.
-  CHECK_FALSE(groups[0]["test"]["transition"].get<bool>());
+  CHECK_FALSE(groups[0].test->transition);
+  CHECK_FALSE(groups[0].test->fit);
   CHECK(render(rec).find("no transition") != std::string::npos);
+}
+
+namespace {
+
+// Struct -> JSON -> struct -> JSON: the same text. Text, not json ==, because
+// NaN (a missing R^2, an unbounded interval) never equals itself.
+void check_round_trip(const Record& rec) {
+  const std::string once = to_json(rec).dump();
+  const Record back = record_from_json(json::parse(once));
+  CHECK(to_json(back).dump() == once);
+  CHECK(render(back) == render(rec));
+}
+
+}  // namespace
+
+TEST_CASE("a record round-trips through its JSON, over scale and over steps") {
+  Synthetic s;
+  Request q;
+  q.task = "addition";
+  auto scale = s.run(q);
+  scale.id = 7, scale.created_at = "2026-12-01T00:00:00Z", scale.result.bootstrap_seed = 3;
+  REQUIRE(scale.result.over_scale->prediction.extrapolation);
+  check_round_trip(scale);
+  q.predict_below = 1e7;  // no larger runs: the prediction's why_not
+  check_round_trip(s.run(q));
+  q.predict_below.reset();
+  q.x = "step";
+  check_round_trip(s.run(q));
+  // The stored layout's key order is the release's: the row columns first, the id last.
+  const json j = to_json(scale);
+  std::vector<std::string> keys;
+  for (auto& [k, v] : j.items()) keys.push_back(k);
+  CHECK(keys == std::vector<std::string>{"source", "law", "approach", "conventions", "n_points", "objective", "params",
+                                         "selection", "convergence", "result", "id", "created_at"});
+}
+
+TEST_CASE("a record missing a required key, or with one of the wrong type, is refused with the key named") {
+  Synthetic s;
+  Request q;
+  q.task = "addition";
+  json j = to_json(s.run(q));
+  j["id"] = 12;
+  auto refused = [](json bad, const std::string& want) {
+    CAPTURE(want);
+    CHECK_THROWS_WITH_AS(record_from_json(bad), doctest::Contains(want.c_str()), UserError);
+  };
+  json bad = j;
+  bad["result"]["over_scale"]["threshold"].erase("points");
+  refused(bad, "fit 12: emergence record: result.over_scale.threshold.points: missing");
+  bad = j;
+  bad["result"]["runs"][1].erase("step");
+  refused(bad, "result.runs[1].step: missing");
+  bad = j;
+  bad["conventions"]["rate"] = "yes";
+  refused(bad, "conventions.rate: expected true or false");
+  bad = j;
+  bad["result"]["over_scale"]["prediction"]["methods"]["composition"]["curve"][0] = json::array({1.0});
+  refused(bad, "result.over_scale.prediction.methods.composition.curve: expected an array of 2 numbers");
+  bad = j;
+  bad["law"] = "chinchilla";
+  refused(bad, "law: 'chinchilla' is not an emergence record");
+  bad = j;
+  bad.erase("id");
+  bad["selection"].erase("used");
+  CHECK_THROWS_WITH_AS(record_from_json(bad), doctest::Contains("emergence record: selection.used: missing"), UserError);
+  // Optional parts may be absent: a record stored before `scalelab emergence` set the seed.
+  bad = j;
+  bad["result"].erase("bootstrap_seed");
+  CHECK_NOTHROW(record_from_json(bad));
 }
 
 TEST_CASE("analyze: bad input is a one-line user error") {
@@ -293,7 +372,7 @@ TEST_CASE("prediction: an exact per-token power law predicts the larger models' 
   std::vector<store::Run> runs;
   std::vector<store::Eval> es;
   for (int i = 0; i < 10; ++i) {
-    auto r = store::testing::make_run("p" + std::to_string(i), "sp");
+    auto r = store::testing::make_run(fmt::format("p{}", i), "sp");
     r.params_total = static_cast<std::int64_t>(std::pow(10.0, 3 + 4.0 * i / 9));
     r.config_toml = "[model]\nd_model = " + std::to_string(i + 1) + "\n";
     runs.push_back(r);
@@ -313,15 +392,23 @@ TEST_CASE("prediction: an exact per-token power law predicts the larger models' 
   q.sweep_id = "sp", q.sweep_name = "pred", q.task = "copy";
   q.threshold.resamples = 0;
   auto rec = analyze(q, st->runs("sp"), [&](const std::string& id) { return st->evals(id); });
-  const auto& o = rec["result"]["over_scale"];
-  REQUIRE(o["threshold"]["transition"].get<bool>());
-  const auto& p = o["prediction"];
-  CHECK(p["small_runs"] == 5);
-  const auto& c = p["methods"]["composition"];
+  const auto& o = *rec.result.over_scale;
+  REQUIRE(o.threshold.transition);
+  const auto& p = o.prediction;
+  CHECK(p.small_runs == 5);
+  REQUIRE(p.extrapolation);
+  const auto& c = p.extrapolation->methods.at(0);
+  CHECK(c.name == "composition");
   // The crossing of the exact composition equals the fitted sigmoid's midpoint to
   // within how well a sigmoid describes exp(-15 x^-0.35): a few hundredths of a decade.
-  CHECK(std::fabs(c["error_decades"].get<double>()) < 0.1);
-  CHECK(c["large_models"]["max_abs_error"].get<double>() < 1e-6);
-  CHECK(o["mirage"]["explained"].get<bool>());
-  CHECK(o["continuous"]["token_logprob"]["r2"].get<double>() == doctest::Approx(1.0));
+  REQUIRE(c.error_decades);
+  CHECK(std::fabs(*c.error_decades) < 0.1);
+  REQUIRE(c.large_models);
+  CHECK(c.large_models->max_abs_error < 1e-6);
+  REQUIRE(o.mirage.composition);
+  REQUIRE(o.mirage.composition->smooth);
+  CHECK(o.mirage.composition->smooth->explained);
+  REQUIRE(o.trend("token_logprob"));
+  CHECK(o.trend("token_logprob")->r2 == doctest::Approx(1.0));
+  check_round_trip(rec);
 }

@@ -1,13 +1,75 @@
-// Fit records <-> the store's fits table, and sweep runs -> a dataset.
-#include <algorithm>
-#include <cmath>
+// Fit records <-> the store's fits table, and what forecast rebuilds from one.
+#include "fit/record.h"
 
 #include "common/error.h"
-#include "fit/analysis.h"
 
 namespace scalelab::fit {
 
-using json = nlohmann::ordered_json;
+const Estimate* find(const Estimates& es, const std::string& name) {
+  for (auto& e : es)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+const BacktestCandidate* BacktestRecord::chosen_candidate() const {
+  return chosen >= 0 && chosen < static_cast<int>(candidates.size()) ? &candidates[chosen] : nullptr;
+}
+
+const ParamVerdict* Identification::find(const std::string& name) const {
+  for (auto& p : params)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+PredictionInterval PredictionInterval::of(const Calibration& c) {
+  PredictionInterval p;
+  p.available = c.available;
+  p.level = c.level;
+  p.noise = c.noise;
+  if (!c.available) {
+    p.why = c.why;
+    return p;
+  }
+  p.kappa = c.kappa, p.q = c.q, p.n = c.n;
+  p.method = "log L within q * sqrt(sd_boot^2 + noise^2 + (kappa h)^2); h = decades outside the fitted range; "
+             "kappa from the backtest residuals by moments, q their split-conformal quantile";
+  return p;
+}
+
+Calibration PredictionInterval::calibration() const {
+  Calibration c;
+  c.available = available;
+  c.why = why;
+  c.level = level;
+  c.noise = noise.value_or(0);
+  c.kappa = kappa, c.q = q, c.n = n;
+  return c;
+}
+
+const SolverConvergence* FitRecord::solver() const {
+  if (auto* l = law_fit()) return &l->convergence;
+  if (auto* f = frontier_fit()) return &f->convergence;
+  return nullptr;
+}
+
+const BacktestRecord* FitRecord::backtest() const {
+  if (auto* l = law_fit(); l && l->backtest) return &*l->backtest;
+  if (auto* f = frontier_fit(); f && f->backtest) return &*f->backtest;
+  return nullptr;
+}
+
+const PredictionInterval* FitRecord::prediction_interval() const {
+  if (auto* l = law_fit(); l && l->prediction_interval) return &*l->prediction_interval;
+  if (auto* f = frontier_fit(); f && f->prediction_interval) return &*f->prediction_interval;
+  return nullptr;
+}
+
+const Identification* FitRecord::identification() const {
+  auto* l = law_fit();
+  return l && l->identification ? &*l->identification : nullptr;
+}
+
+store::Fit to_store(const FitRecord& r) { return to_store(r.to_json()); }
 
 store::Fit to_store(const json& r) {
   store::Fit f;
@@ -48,40 +110,39 @@ json from_store(const store::Fit& f) {
   return r;
 }
 
-Model model_of(const json& r) {
-  if (!r.contains("result") || !r["result"].contains("model"))
-    user_error("fit {} has no model to forecast from (stored by another tool?)", r.value("id", 0));
-  const json& res = r["result"];
-  auto& m = res["model"];
-  Model model{m.value("kind", ""), m.value("variable", ""), m.value("p", std::vector<double>{})};
-  // Records stored before the prediction interval existed have none of these: the forecast says so.
+FitRecord record_of(const store::Fit& f) { return FitRecord::from_json(from_store(f)); }
+
+bool is_loss_law(const store::Fit& f) { return f.law != "emergence"; }
+
+std::optional<store::Fit> latest_loss_law(const std::vector<store::Fit>& fits) {
+  std::optional<store::Fit> out;
+  for (auto& f : fits)
+    if (is_loss_law(f) && (!out || f.id > out->id)) out = f;
+  return out;
+}
+
+FitRecord loss_law_record(const store::Fit& f) {
+  if (!is_loss_law(f))
+    user_error("fit {} is an emergence fit (from `scalelab emergence`): forecast needs a loss-law fit from "
+               "`scalelab fit`", f.id);
+  return record_of(f);
+}
+
+Model model_of(const FitRecord& r) {
+  Model model{r.model.kind, r.model.variable, r.model.p};
+  // Records stored before the prediction interval existed have none: the forecast says so.
   model.pi.why = model.kind == "allocation"
                      ? "Approaches 1 and 2 are not backtested; fit --approach 3 for a prediction interval"
                      : "this fit was stored without a backtest (refit it)";
-  if (res.contains("prediction_interval")) {
-    const json& pi = res["prediction_interval"];
-    model.pi.available = pi.value("available", false);
-    model.pi.why = pi.value("why", "");
-    model.pi.level = pi.value("level", 0.95);
-    model.pi.noise = pi.value("noise", 0.0);
-    model.pi.kappa = pi.value("kappa", 0.0);
-    model.pi.q = pi.value("q", 0.0);
-    model.pi.n = pi.value("n", 0);
-  }
-  if (res.contains("range")) {
-    const json& g = res["range"];
-    model.range = Range{g.value("c_lo", 0.0), g.value("c_hi", 0.0), g.value("n_lo", 0.0), g.value("n_hi", 0.0),
-                        g.value("d_lo", 0.0), g.value("d_hi", 0.0), g.value("r_lo", 0.0), g.value("r_hi", 0.0)};
-  }
-  if (res.contains("identification"))
-    model.not_identified = res["identification"].value("not_identified", std::vector<std::string>{});
+  if (auto* pi = r.prediction_interval()) model.pi = pi->calibration();
+  if (auto* l = r.law_fit()) model.range = l->range;
+  if (auto* id = r.identification()) model.not_identified = id->not_identified;
   return model;
 }
 
-std::vector<std::vector<double>> draws_of(const json& r) {
-  if (!r.contains("result") || !r["result"].contains("bootstrap")) return {};
-  return r["result"]["bootstrap"].value("draws", std::vector<std::vector<double>>{});
-}
+std::vector<std::vector<double>> draws_of(const FitRecord& r) { return r.bootstrap.draws; }
 
+Model model_of(const json& r) { return model_of(FitRecord::from_json(r)); }
+std::vector<std::vector<double>> draws_of(const json& r) { return FitRecord::from_json(r).bootstrap.draws; }
 
 }  // namespace scalelab::fit

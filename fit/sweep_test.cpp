@@ -91,19 +91,23 @@ TEST_CASE("fit SWEEP: runs and curves from the store, every approach, stored and
     std::int64_t last = 0;
     for (int approach : {3, 2, 1}) {
       o.approach = approach;
-      auto rec = run_fit(ds, o);
+      auto rec = fit_record(ds, o);
       auto row = to_store(rec);
       last = st->add_fit(row);
-      auto back = from_store(*st->fit(last));
-      CHECK(back["params"] == rec["params"]);
-      CHECK(draws_of(back).size() == rec["result"]["bootstrap"]["ok"].get<std::size_t>());
+      auto back = record_of(*st->fit(last));
+      CHECK(back.id == last);
+      CHECK(back.to_json()["params"] == rec.to_json()["params"]);
+      CHECK(draws_of(back).size() == static_cast<std::size_t>(rec.bootstrap.ok));
       auto m = model_of(back);
       if (approach == 3) {
         CHECK(m.kind == "chinchilla");
         CHECK(std::fabs(Chinchilla::from(m.p).a() - truth.a()) < 0.05);
-        CHECK(rec["result"]["holdout"]["test_points"] == 7);
-        CHECK(rec["result"]["holdout"]["max_abs_rel_error"].get<double>() < 0.02);
-        CHECK(rec["params"]["alpha"]["lo"].get<double>() < rec["params"]["alpha"]["value"].get<double>());
+        CHECK(rec.holdout.test_points == 7);
+        REQUIRE(rec.holdout.error);
+        CHECK(rec.holdout.error->max < 0.02);
+        const Estimate* alpha = find(rec.params, "alpha");
+        REQUIRE(alpha);
+        CHECK(alpha->lo.value() < alpha->value);
       } else {
         CHECK(m.kind == "allocation");
         CHECK(std::fabs(m.p[1] - truth.a()) < (approach == 2 ? 0.03 : 0.08));
@@ -115,7 +119,7 @@ TEST_CASE("fit SWEEP: runs and curves from the store, every approach, stored and
     CHECK(latest->id == last);
     Query q;
     q.compute = 1e21;
-    auto qs = forecast(model_of(from_store(*latest)), draws_of(from_store(*latest)), q);
+    auto qs = forecast(model_of(record_of(*latest)), draws_of(record_of(*latest)), q);
     CHECK(qs[0].name == "N");
     CHECK(qs[0].value == doctest::Approx(truth.n_opt(1e21)).epsilon(0.5));
   }

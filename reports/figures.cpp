@@ -36,6 +36,20 @@ std::string Blocks::ref(const std::string& file, const std::string& name) {
   return sq(file) + " index " + sq("[" + name + "]");
 }
 
+std::string PlotLayers::titled(const std::string& style, const std::string& title) {
+  legend.push_back("keyentry" + style + " title " + sq(title));
+  return style + " title " + sq(title);
+}
+
+std::string extrapolation_region(double cmax, double label_y) {
+  return fmt::format(
+             "set object 1 rect from first {}, graph 0 to graph 1, graph 1 behind fc rgb '#f1f1f1' "
+             "fs solid 1.0 noborder\n",
+             num(cmax)) +
+         fmt::format("set label 1 'extrapolation' at first {}, graph {} left textcolor rgb '#777777'\n",
+                     num(cmax * 1.3), label_y);
+}
+
 std::vector<double> log_grid(double lo, double hi, int n) {
   std::vector<double> out;
   for (int i = 0; i < n; ++i) out.push_back(lo * std::pow(hi / lo, n > 1 ? i / double(n - 1) : 0.0));

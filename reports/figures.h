@@ -2,6 +2,8 @@
 // The report's figures, one builder per family (figures_*.cpp). A builder
 // returns nothing (and adds a note saying why) when the data cannot support
 // the figure: no meaningless lines.
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <optional>
 #include <string>
@@ -61,6 +63,26 @@ class Blocks {
   std::string s_;
   bool first_ = true;
 };
+
+// A plot command and its legend strip, built side by side.
+struct PlotLayers {
+  std::string items;
+  std::vector<std::string> legend;
+  void add(const std::string& item) { items += (items.empty() ? "plot " : ", \\\n  ") + item; }
+  // A titled element: its title in the plot (the terminal's key) and in the figure's legend strip.
+  std::string titled(const std::string& style, const std::string& title);
+};
+
+// The positive, finite range of the values seen.
+struct LogExtent {
+  double lo = INFINITY, hi = 0;
+  void add(double v) {
+    if (std::isfinite(v) && v > 0) lo = std::min(lo, v), hi = std::max(hi, v);
+  }
+};
+
+// The grey region right of cmax, labelled 'extrapolation' at label_y (graph coordinates).
+std::string extrapolation_region(double cmax, double label_y);
 
 // n values log-spaced over [lo, hi].
 std::vector<double> log_grid(double lo, double hi, int n);

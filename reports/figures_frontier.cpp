@@ -18,38 +18,19 @@ namespace {
 // A fit's hold-out check as points: (C, observed, predicted).
 struct Held {
   double C, L, predicted;
+  double error_percent() const { return 100 * (predicted - L) / L; }
 };
 
 std::vector<Held> held_out(const FitView& f) {
   std::vector<Held> out;
-  const json& h = f.rec["result"]["holdout"];
-  if (h.contains("points"))
-    for (auto& p : h["points"]) out.push_back({p.value("C", 0.0), p.value("loss", 0.0), p.value("predicted", 0.0)});
-  if (h.contains("budgets"))
-    for (auto& b : h["budgets"])
-      if (b.contains("predicted_l_opt"))
-        out.push_back({b.value("C", 0.0), b.value("l_opt", 0.0), b.value("predicted_l_opt", 0.0)});
+  const fit::Holdout& h = f.rec.holdout;
+  for (auto& p : h.points) out.push_back({p.C, p.loss, p.predicted});
+  for (auto& b : h.budgets)
+    if (b.predicted_l_opt) out.push_back({b.C, b.l_opt.value_or(0.0), *b.predicted_l_opt});
   return out;
 }
 
-// The plot command and the legend strip, built side by side.
-struct Plot {
-  std::string items;
-  std::vector<std::string> legend;
-  void add(const std::string& item) { items += (items.empty() ? "plot " : ", \\\n  ") + item; }
-  // A titled element: its title in the plot (the terminal's key) and in the figure's legend strip.
-  std::string titled(const std::string& style, const std::string& title) {
-    legend.push_back("keyentry" + style + " title " + sq(title));
-    return style + " title " + sq(title);
-  }
-};
-
-struct Extent {
-  double lo = INFINITY, hi = 0;
-  void add(double l) {
-    if (std::isfinite(l) && l > 0) lo = std::min(lo, l), hi = std::max(hi, l);
-  }
-};
+const std::string kFile = "frontier.dat";
 
 // Where a new compute-optimal run's loss will land at each C: the prediction
 // interval `scalelab forecast --compute C` gives (fit::forecast), so the band
@@ -74,8 +55,9 @@ bool has_prediction_band(const FitView& f) { return f.model.pi.available && f.mo
 // first so the confidence band sits on it. Returns whether each was drawn.
 // several: more than one fit has a prediction band, so its legend entry names the fit.
 std::pair<bool, bool> band_layers(const FitView& f, std::size_t k, const std::vector<double>& xs, bool term,
-                                  bool several, Blocks& b, Plot& plot, Extent& ext) {
-  const std::string file = "frontier.dat", col = sq(f.color);
+                                  bool several, Blocks& b, PlotLayers& plot, LogExtent& ext) {
+  const std::string& file = kFile;
+  const std::string col = sq(f.color);
   const std::string ci = fmt::format("band {}", k), pi = fmt::format("prediction band {}", k);
   int pi_rows = 0, ci_rows = 0;
   if (has_prediction_band(f) && !term) {
@@ -124,8 +106,8 @@ std::string bands_caption(const std::vector<const FitView*>& fits, bool any_ci, 
 
 // Each fit's law over the data and beyond it, with its bands. Returns the caption's band sentences.
 std::string law_layers(const std::vector<const FitView*>& fits, FigureContext& cx, double cmin, double cmax,
-                       double cext, Blocks& b, Plot& plot, Extent& ext) {
-  const std::string file = "frontier.dat";
+                       double cext, Blocks& b, PlotLayers& plot, LogExtent& ext) {
+  const std::string& file = kFile;
   const auto xs = log_grid(cmin, cext, 90);
   bool any_ci = false;
   std::vector<std::string> pis;
@@ -158,11 +140,43 @@ std::string law_layers(const std::vector<const FitView*>& fits, FigureContext& c
   return bands_caption(fits, any_ci && !cx.term, pis);
 }
 
+// One label per point when they stand apart; held-out runs of one budget share a C, and
+// their labels would overprint, so a budget gets one label with its mean and max error.
+void holdout_label_block(std::vector<Held> held, Blocks& b) {
+  std::sort(held.begin(), held.end(), [](auto& x, auto& y) { return x.C < y.C; });
+  b.block("holdout labels", "columns: C loss label");
+  for (std::size_t i = 0; i < held.size();) {
+    std::size_t j = i;
+    double s = 0, m = 0, top = 0;
+    for (; j < held.size() && held[j].C < held[i].C * 1.3; ++j) {
+      const double e = std::fabs(held[j].error_percent());
+      s += e, m = std::max(m, e), top = std::max({top, held[j].L, held[j].predicted});
+    }
+    b.row({held[i].C, top}, j - i == 1 ? fmt::format("{:+.1f}%", held[i].error_percent())
+                                       : fmt::format("mean |err| {:.1f}%, max {:.1f}%", s / (j - i), m));
+    i = j;
+  }
+}
+
+void holdout_plot(const std::vector<Held>& held, double cmin, double cext, PlotLayers& plot) {
+  const std::string red = sq(Style::holdout), ref = Blocks::ref(kFile, "holdout");
+  plot.add(ref + " using 1:2:(0):($3 - $2) with vectors nohead lw 1.2*LW lc rgb " + red);
+  plot.add(ref + " using 1:2" + plot.titled(" with points pt 4 ps 2.0*PS lw 1.5*LW lc rgb " + red, "held out"));
+  plot.add(ref + " using 1:3" +
+           plot.titled(" with points pt 2 ps 1.6*PS lw 1.5*LW lc rgb " + red, "predicted from the rest"));
+  // To the right of each cluster's top, above the extrapolated law; to its left when
+  // the cluster sits at the plot's right edge (nothing extrapolated).
+  double cmax = 0;
+  for (auto& h : held) cmax = std::max(cmax, h.C);
+  const double at = std::log(cmax / (cmin / 2)) / std::log(cext * 1.5 / (cmin / 2));
+  plot.add(Blocks::ref(kFile, "holdout labels") + " using 1:2:3 with labels " +
+           (at > 0.8 ? "right offset char -1.5,0.6" : "left offset char 1.5,0.6") + " noenhanced textcolor rgb " + red);
+}
+
 // The hold-out check of the first fit that has one: fitted below a compute
 // threshold, predicted above it. Returns the caption's sentence ("" without one).
-std::string holdout_layers(const std::vector<const FitView*>& fits, double cmin, double cext, Blocks& b, Plot& plot,
-                           Extent& ext) {
-  const std::string file = "frontier.dat";
+std::string holdout_layers(const std::vector<const FitView*>& fits, double cmin, double cext, Blocks& b,
+                           PlotLayers& plot, LogExtent& ext) {
   const FitView* hf = nullptr;
   std::vector<Held> held;
   for (auto* f : fits)
@@ -171,52 +185,26 @@ std::string holdout_layers(const std::vector<const FitView*>& fits, double cmin,
       break;
     }
   if (!hf) return "";
+  const double threshold = hf->rec.holdout.threshold.value_or(0.0);
   b.block("holdout", fmt::format("fit {}: held out (C >= {}) and predicted by the fit below; columns: C loss "
                                  "predicted relative_error_percent",
-                                 hf->id, num(hf->rec["result"]["holdout"].value("threshold", 0.0))));
+                                 hf->id, num(threshold)));
   double sum = 0, mx = 0;
   for (auto& h : held) {
-    const double e = 100 * (h.predicted - h.L) / h.L;
+    const double e = h.error_percent();
     b.row({h.C, h.L, h.predicted, e});
     sum += std::fabs(e), mx = std::max(mx, std::fabs(e));
     ext.add(h.L), ext.add(h.predicted);
   }
-  const std::string red = sq(Style::holdout);
-  plot.add(Blocks::ref(file, "holdout") + " using 1:2:(0):($3 - $2) with vectors nohead lw 1.2*LW lc rgb " + red);
-  plot.add(Blocks::ref(file, "holdout") + " using 1:2" +
-           plot.titled(" with points pt 4 ps 2.0*PS lw 1.5*LW lc rgb " + red, "held out"));
-  plot.add(Blocks::ref(file, "holdout") + " using 1:3" +
-           plot.titled(" with points pt 2 ps 1.6*PS lw 1.5*LW lc rgb " + red, "predicted from the rest"));
-  // One label per point when they stand apart; held-out runs of one budget share a C, and
-  // their labels would overprint, so a budget gets one label with its mean and max error.
-  std::vector<Held> sorted = held;
-  std::sort(sorted.begin(), sorted.end(), [](auto& x, auto& y) { return x.C < y.C; });
-  b.block("holdout labels", "columns: C loss label");
-  for (std::size_t i = 0; i < sorted.size();) {
-    std::size_t j = i;
-    double s = 0, m = 0, top = 0;
-    while (j < sorted.size() && sorted[j].C < sorted[i].C * 1.3) {
-      const double e = 100 * (sorted[j].predicted - sorted[j].L) / sorted[j].L;
-      s += std::fabs(e), m = std::max(m, std::fabs(e)), top = std::max({top, sorted[j].L, sorted[j].predicted});
-      ++j;
-    }
-    const double e0 = 100 * (sorted[i].predicted - sorted[i].L) / sorted[i].L;
-    b.row({sorted[i].C, top},
-          j - i == 1 ? fmt::format("{:+.1f}%", e0) : fmt::format("mean |err| {:.1f}%, max {:.1f}%", s / (j - i), m));
-    i = j;
-  }
-  // To the right of each cluster's top, above the extrapolated law; to its left when
-  // the cluster sits at the plot's right edge (nothing extrapolated).
-  const double at = std::log(sorted.back().C / (cmin / 2)) / std::log(cext * 1.5 / (cmin / 2));
-  plot.add(Blocks::ref(file, "holdout labels") + " using 1:2:3 with labels " +
-           (at > 0.8 ? "right offset char -1.5,0.6" : "left offset char 1.5,0.6") + " noenhanced textcolor rgb " + red);
+  holdout_label_block(held, b);
+  holdout_plot(held, cmin, cext, plot);
   return fmt::format(
       " Red squares: runs held out of fit {} (C ≥ {:.3g}) and predicted (×) by its refit on the rest: mean "
       "absolute error {:.2f}%, max {:.2f}%.",
-      hf->id, hf->rec["result"]["holdout"].value("threshold", 0.0), sum / held.size(), mx);
+      hf->id, threshold, sum / held.size(), mx);
 }
 
-std::string frontier_settings(FigureContext& cx, double cmin, double cmax, double cext, const Extent& l, double nlo,
+std::string frontier_settings(FigureContext& cx, double cmin, double cmax, double cext, const LogExtent& l, double nlo,
                               double nhi) {
   std::string p;
   p += "set xlabel 'training compute C (FLOPs)'\n";
@@ -224,45 +212,19 @@ std::string frontier_settings(FigureContext& cx, double cmin, double cmax, doubl
   p += cx.axis("x", cmin / 2, cext * 1.5);
   p += cx.axis("y", std::max(l.lo * 0.95, 1e-3), l.hi * 1.05);
   p += cx.colour_scale(cx.data.n_label, nlo, nhi);
-  if (cext > cmax * 1.01) {
-    p += fmt::format(
-        "set object 1 rect from first {}, graph 0 to graph 1, graph 1 behind fc rgb '#f1f1f1' "
-        "fs solid 1.0 noborder\n",
-        num(cmax));
-    p += fmt::format("set label 1 'extrapolation' at first {}, graph 0.96 left textcolor rgb '#777777'\n",
-                     num(cmax * 1.3));
-  }
+  if (cext > cmax * 1.01) p += extrapolation_region(cmax, 0.96);
   // Bottom left is empty on a loss-compute plot: no run reaches a low loss with little compute.
   // In files the legend has its own strip above the plot: inside, it would cover a line somewhere.
   return p + (cx.term ? cx.key("below") : "unset key\n");
 }
 
-}  // namespace
-
-std::optional<Figure> frontier_figure(FigureContext& cx) {
-  std::vector<const FitView*> fits;
-  for (auto& f : cx.data.fits)
-    if (f.has_frontier()) fits.push_back(&f);
-  const auto& pts = cx.data.points;
-  if (pts.size() < 2 && fits.empty()) {
-    cx.notes.push_back("No loss-frontier figure: fewer than 2 finished runs and no fitted loss law.");
-    return std::nullopt;
-  }
-  if (fits.empty())
-    cx.notes.push_back(
-        "The loss-frontier figure shows runs only: no stored fit has a loss-versus-compute law (Approach 3, "
-        "--law power --x c, or Approach 1/2 with 5 or more budgets).");
-  double cmin = min_compute(cx.data), cmax = max_compute(cx.data);
-  if (!(cmax > 0)) return std::nullopt;
-  const double cext = std::max(cx.c_ext, cmax);
-  Extent l;
-  double nlo = INFINITY, nhi = 0;
-  const std::string file = "frontier.dat";
-  Blocks b;
+// Every run's final loss, and the compute-efficient frontier among them; the
+// N range of the runs' colour scale. Returns whether the frontier has points.
+bool run_blocks(const std::vector<fit::Point>& pts, Blocks& b, LogExtent& l, LogExtent& n) {
   b.block("runs", "final loss per run; columns: C loss N");
   for (auto& p : pts) {
     b.row({p.C, p.L, p.N});
-    l.add(p.L), nlo = std::min(nlo, p.N), nhi = std::max(nhi, p.N);
+    l.add(p.L), n.lo = std::min(n.lo, p.N), n.hi = std::max(n.hi, p.N);
   }
   if (pts.empty()) b.row({NAN, NAN, NAN});
   b.block("frontier points",
@@ -271,33 +233,72 @@ std::optional<Figure> frontier_figure(FigureContext& cx) {
   std::sort(front.begin(), front.end(), [](auto& a, auto& c) { return a.C < c.C; });
   for (auto& p : front) b.row({p.C, p.L});
   if (front.empty()) b.row({NAN, NAN});
+  return !front.empty();
+}
 
-  Plot plot;
-  const std::string bands_text = law_layers(fits, cx, cmin, cmax, cext, b, plot, l);
-  if (!pts.empty()) {
-    plot.add(Blocks::ref(file, "runs") + " using 1:2:3 with points pt 7 ps 0.9*PS lc palette");
+void run_layers(bool runs, bool front, PlotLayers& plot) {
+  if (runs) {
+    plot.add(Blocks::ref(kFile, "runs") + " using 1:2:3 with points pt 7 ps 0.9*PS lc palette");
     plot.add("keyentry" + plot.titled(" with points pt 7 ps 0.9*PS lc rgb '#555555'", "run, colour = N"));
   }
-  if (!front.empty())
-    plot.add(Blocks::ref(file, "frontier points") + " using 1:2" +
+  if (front)
+    plot.add(Blocks::ref(kFile, "frontier points") + " using 1:2" +
              plot.titled(" with points pt 6 ps 1.7*PS lw 1.2*LW lc rgb '#111111'", "compute-efficient frontier"));
+}
+
+std::string frontier_caption(const std::vector<const FitView*>& fits, double cext, const std::string& bands_text,
+                             const std::string& hold_text) {
+  if (fits.empty())
+    return "Final loss against compute for every run; open circles mark the compute-efficient frontier. No fitted "
+           "loss law is stored, so none is drawn.";
+  std::string which;
+  for (auto* x : fits) which += (which.empty() ? "" : ", ") + fmt::format("{} (fit {})", x->label, x->id);
+  return fmt::format(
+      "Final loss against compute for every run (colour = N), the compute-efficient frontier (open circles) and the "
+      "loss of the compute-optimal model from {}. Solid over the data, dotted beyond it to {:.3g} FLOPs.{}{}",
+      which, cext, bands_text, hold_text);
+}
+
+// Whether the figure can be drawn at all; notes why not, or that it shows runs only.
+bool frontier_drawable(FigureContext& cx, const std::vector<const FitView*>& fits) {
+  if (cx.data.points.size() < 2 && fits.empty()) {
+    cx.notes.push_back("No loss-frontier figure: fewer than 2 finished runs and no fitted loss law.");
+    return false;
+  }
+  if (fits.empty())
+    cx.notes.push_back(
+        "The loss-frontier figure shows runs only: no stored fit has a loss-versus-compute law (Approach 3, "
+        "--law power --x c, or Approach 1/2 with 5 or more budgets).");
+  return true;
+}
+
+}  // namespace
+
+std::optional<Figure> frontier_figure(FigureContext& cx) {
+  std::vector<const FitView*> fits;
+  for (auto& f : cx.data.fits)
+    if (f.has_frontier()) fits.push_back(&f);
+  if (!frontier_drawable(cx, fits)) return std::nullopt;
+  const double cmin = min_compute(cx.data), cmax = max_compute(cx.data);
+  if (!(cmax > 0)) return std::nullopt;
+  const double cext = std::max(cx.c_ext, cmax);
+  const auto& pts = cx.data.points;
+
+  Blocks b;
+  LogExtent l, n;
+  const bool front = run_blocks(pts, b, l, n);
+  PlotLayers plot;
+  const std::string bands_text = law_layers(fits, cx, cmin, cmax, cext, b, plot, l);
+  run_layers(!pts.empty(), front, plot);
   const std::string hold_text = holdout_layers(fits, cmin, cext, b, plot, l);
   if (!(l.hi > 0)) return std::nullopt;
+  double nlo = n.lo, nhi = n.hi;
   if (!(nhi > nlo * 1.01)) nlo = nlo > 0 && std::isfinite(nlo) ? nlo / 1.5 : 1, nhi = nlo * 2.25;
 
   Figure f;
   f.name = "frontier";
   f.title = "Loss frontier L(C)";
-  std::string which;
-  for (auto* x : fits) which += (which.empty() ? "" : ", ") + fmt::format("{} (fit {})", x->label, x->id);
-  f.caption = fits.empty()
-                  ? "Final loss against compute for every run; open circles mark the compute-efficient frontier. "
-                    "No fitted loss law is stored, so none is drawn."
-                  : fmt::format(
-                        "Final loss against compute for every run (colour = N), the compute-efficient "
-                        "frontier (open circles) and the loss of the compute-optimal model from {}. Solid over "
-                        "the data, dotted beyond it to {:.3g} FLOPs.{}{}",
-                        which, cext, bands_text, hold_text);
+  f.caption = frontier_caption(fits, cext, bands_text, hold_text);
   f.data = b.str();
   f.panels = {frontier_settings(cx, cmin, cmax, cext, l, nlo, nhi) + plot.items + "\n"};
   f.panel_titles = {"loss frontier L(C)"};

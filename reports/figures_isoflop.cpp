@@ -22,7 +22,8 @@ std::optional<Figure> isoflop_figure(FigureContext& cx) {
         fmt::format("No IsoFLOP figure: {} finished run(s) with a final loss; it needs at least 3.", pts.size()));
     return std::nullopt;
   }
-  const double tol = a2 ? a2->rec["convergence"].value("tolerance_decades", 0.1) : 0.1;
+  const fit::IsoflopPart* iso = a2 ? a2->rec.isoflop() : nullptr;
+  const double tol = iso ? iso->tolerance_decades : 0.1;
   auto groups = fit::cluster_budgets(pts, tol);
   std::map<int, std::vector<const fit::Point*>> by_budget;
   for (std::size_t i = 0; i < pts.size(); ++i) by_budget[groups[i]].push_back(&pts[i]);
@@ -47,26 +48,24 @@ std::optional<Figure> isoflop_figure(FigureContext& cx) {
     clo = std::min(clo, p.C), chi = std::max(chi, p.C);
   }
   int unbracketed = 0;
-  if (a2) {
+  if (iso) {
     b.block("parabolas",
             "Approach 2's fitted L = c0 + c1 ln N + c2 (ln N)^2, one line block per budget; columns: N loss C");
-    for (auto& bf : a2->rec["result"]["budgets"]) {
-      const auto q = bf.value("parabola", std::vector<double>{});
-      if (q.size() != 3 || !(bf.value("n_lo", 0.0) > 0)) continue;
-      const double lo = bf["n_lo"].get<double>() / 1.4, hi = bf["n_hi"].get<double>() * 1.4;
+    for (auto& bf : iso->budgets) {
+      const auto& q = bf.parabola;
+      if (q.size() != 3 || !(bf.n_lo > 0)) continue;
       b.gap();
-      for (double n : log_grid(lo, hi, 60)) {
+      for (double n : log_grid(bf.n_lo / 1.4, bf.n_hi * 1.4, 60)) {
         const double x = std::log(n), l = q[0] + q[1] * x + q[2] * x * x;
-        b.row({n, l, bf.value("C", 0.0)});
+        b.row({n, l, bf.C});
       }
     }
     b.block("minima", "each budget's vertex; columns: N_opt L_opt C bracketed (1 = inside the sizes sampled)");
-    for (auto& bf : a2->rec["result"]["budgets"]) {
-      if (!bf.value("has_minimum", false)) continue;
-      const bool in = bf.value("bracketed", false);
-      unbracketed += !in;
-      b.row({bf.value("n_opt", 0.0), bf.value("l_opt", 0.0), bf.value("C", 0.0), in ? 1.0 : 0.0});
-      if (in) llo = std::min(llo, bf.value("l_opt", llo));
+    for (auto& bf : iso->budgets) {
+      if (!bf.has_minimum) continue;
+      unbracketed += !bf.bracketed;
+      b.row({bf.n_opt, bf.l_opt, bf.C, bf.bracketed ? 1.0 : 0.0});
+      if (bf.bracketed) llo = std::min(llo, bf.l_opt);
     }
   } else {
     cx.notes.push_back(

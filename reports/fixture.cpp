@@ -124,8 +124,7 @@ std::vector<std::int64_t> fit_sweep(store::Store& st, const std::string& sweep_i
   std::vector<std::int64_t> ids;
   auto store_one = [&](fit::FitOptions o) {
     o.boot.resamples = bootstrap;
-    auto rec = fit::run_fit(ds, o);
-    auto row = fit::to_store(rec);
+    auto row = fit::to_store(fit::fit_record(ds, o));
     row.created_at = store::now_iso8601();
     ids.push_back(st.add_fit(row));
   };

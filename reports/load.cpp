@@ -10,8 +10,8 @@
 #include <set>
 
 #include "common/error.h"
-#include "fit/analysis.h"
-#include "fit/csv.h"
+#include "fit/dataset.h"
+#include "fit/record.h"
 #include "reports/gnuplot.h"
 
 namespace scalelab::reports {
@@ -61,34 +61,46 @@ int order_of(const FitView& f) {
 
 // Re-reads the points a fit was made from, under its own conventions.
 void attach_points(FitView& f, const std::vector<store::Run>& runs, const std::string& sweep_id) {
-  const json& conv = f.rec["conventions"];
-  const json& sel = f.rec["selection"];
-  const std::string source = f.rec.value("source", "");
+  const std::string& source = f.rec.source;
   try {
-    if (source.rfind("csv:", 0) == 0) {
-      const std::string path = sel.value("csv", source.substr(4));
-      if (!std::filesystem::exists(path)) {
-        f.points_note = fmt::format("the CSV it was fitted to ({}) is not readable from here", path);
+    if (auto csv = fit::csv_spec_of(f.rec.selection, source)) {
+      if (!std::filesystem::exists(csv->path)) {
+        f.points_note = fmt::format("the CSV it was fitted to ({}) is not readable from here", csv->path);
         return;
       }
-      const json& c = sel.contains("columns") ? sel["columns"] : json::object();
-      const fit::CsvColumns cols{c.value("n", ""),      c.value("c", ""),      c.value("d", ""), c.value("loss", ""),
-                                 c.value("unique", ""), c.value("epochs", ""), c.value("se", "")};
-      auto cp = fit::read_csv_points(path, cols, sel.value("drop_highest", 0));
-      f.points = std::move(cp.points);
+      f.points = fit::dataset_from_csv(*csv).points;
       return;
     }
     if (source != sweep_id) {
       f.points_note = "its runs are not in this report's scope";
       return;
     }
-    fit::SweepConventions sc;
-    sc.params = conv.value("params", "total") == "non_embedding" ? "non_embedding" : "total";
-    sc.flops = conv.value("flops", "C = 6 N D") == "C = 6 N D" ? "6nd" : "exact";
-    f.points = fit::dataset_from_runs(source, runs, sc, nullptr).points;
+    f.points = fit::dataset_from_runs(source, runs, fit::sweep_conventions_of(f.rec.conventions), nullptr).points;
   } catch (const UserError& e) {
     f.points_note = e.what();
   }
+}
+
+// The record of a stored loss-law fit, with its law rebuilt; nullopt (and a note) when it does not read.
+std::optional<FitView> fit_view(const store::Fit& row, std::vector<std::string>& notes) {
+  FitView f;
+  try {
+    f.rec = fit::record_of(row);
+  } catch (const UserError& e) {
+    notes.push_back(e.what());
+    return std::nullopt;
+  }
+  f.id = row.id;
+  f.approach = row.approach;
+  f.law = row.law;
+  f.model = fit::model_of(f.rec);
+  f.has_model = !f.model.p.empty();
+  f.draws = fit::draws_of(f.rec);
+  const std::string& variable = f.model.variable;
+  f.label = label_of(row.approach, row.law, variable);
+  f.short_label = short_label_of(row.approach, row.law, variable);
+  f.color = color_of(row.approach, row.law);
+  return f;
 }
 
 }  // namespace
@@ -148,57 +160,34 @@ ReportData load_report_data(const store::Store& st, const std::string& sweep) {
   std::sort(all_fits.begin(), all_fits.end(), [](auto& a, auto& b) { return a.id > b.id; });
   for (auto& row : all_fits) {
     if (d.sweep && row.source != sweep_id) continue;
-    if (row.law == "emergence") {  // not a loss law: the emergence figures read these
+    if (!fit::is_loss_law(row)) {  // an emergence record: the emergence figures read these
       try {
-        auto rec = fit::from_store(row);
+        auto rec = fit::emergence::record_from_json(fit::from_store(row));
         bool newer = false;
-        for (auto& e : d.emergence) newer |= e.value("approach", "") == row.approach;
+        for (auto& e : d.emergence) newer |= e.approach() == rec.approach();
         if (!newer) d.emergence.push_back(std::move(rec));
-      } catch (const UserError& e) {
+      } catch (const UserError& e) {  // it does not decode: a note, and its figure is computed
         d.notes.push_back(e.what());
       }
       continue;
     }
-    FitView f;
-    try {
-      f.rec = fit::from_store(row);
-    } catch (const UserError& e) {
-      d.notes.push_back(e.what());
-      continue;
-    }
-    f.id = row.id;
-    f.approach = row.approach;
-    f.law = row.law;
-    std::string variable;
-    if (f.rec["result"].contains("model")) {
-      try {
-        f.model = fit::model_of(f.rec);
-        f.has_model = !f.model.p.empty();
-        f.draws = fit::draws_of(f.rec);
-        variable = f.model.variable;
-      } catch (const std::exception&) {
-        f.has_model = false;
-      }
-    }
+    auto f = fit_view(row, d.notes);
+    if (!f) continue;
     // `fit --law auto` may choose another L(N, D) law next time: the newest of them supersedes the rest.
-    const bool nd = f.has_model && f.model.has_loss_nd();
-    const std::string key = row.approach + "/" + (nd ? std::string("L(N,D)") : row.law + "/" + variable);
+    const bool nd = f->has_model && f->model.has_loss_nd();
+    const std::string key = row.approach + "/" + (nd ? std::string("L(N,D)") : row.law + "/" + f->model.variable);
     if (auto it = latest.find(key); it != latest.end()) {
       fits[it->second].older.push_back(row.id);
       continue;
     }
-    f.label = label_of(row.approach, row.law, variable);
-    f.short_label = short_label_of(row.approach, row.law, variable);
-    f.color = color_of(row.approach, row.law);
     latest[key] = fits.size();
-    fits.push_back(std::move(f));
+    fits.push_back(std::move(*f));
   }
   std::stable_sort(fits.begin(), fits.end(), [](auto& a, auto& b) { return order_of(a) < order_of(b); });
   for (auto& f : fits) {
     attach_points(f, d.runs, sweep_id);
-    const std::string source = f.rec.value("source", "");
-    const int used = f.rec["selection"].value("used", -1);
-    if (d.sweep && source == sweep_id && used >= 0 && used < d.finished)
+    const int used = fit::points_used(f.rec.selection);
+    if (d.sweep && f.rec.source == sweep_id && used >= 0 && used < d.finished)
       d.notes.push_back(fmt::format("fit {} ({}) used {} runs; the sweep now has {} finished. Refit to include them.",
                                     f.id, f.label, used, d.finished));
   }
@@ -207,9 +196,8 @@ ReportData load_report_data(const store::Store& st, const std::string& sweep) {
   // Points for figures that do not belong to one fit: the primary fit's conventions.
   fit::SweepConventions sc;
   for (auto& f : d.fits)
-    if (f.rec.value("source", "") == sweep_id && !sweep_id.empty()) {
-      sc.params = f.rec["conventions"].value("params", "total") == "non_embedding" ? "non_embedding" : "total";
-      sc.flops = f.rec["conventions"].value("flops", "C = 6 N D") == "C = 6 N D" ? "6nd" : "exact";
+    if (f.rec.source == sweep_id && !sweep_id.empty()) {
+      sc = fit::sweep_conventions_of(f.rec.conventions);
       break;
     }
   d.n_label = sc.params == "total" ? "parameters N" : "non-embedding parameters N";
@@ -219,7 +207,8 @@ ReportData load_report_data(const store::Store& st, const std::string& sweep) {
     for (auto& f : d.fits)
       if (!f.points.empty()) {
         d.points = f.points;
-        d.n_label = "parameters N (" + f.rec["conventions"].value("params", "as fitted") + ")";
+        const auto words = fit::convention_words(f.rec.conventions);
+        d.n_label = "parameters N (" + (words.params.empty() ? std::string("as fitted") : words.params) + ")";
         break;
       }
   }

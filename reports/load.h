@@ -9,8 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "fit/emergence.h"
 #include "fit/forecast.h"
 #include "fit/laws.h"
+#include "fit/record.h"
 #include "store/store.h"
 
 namespace scalelab::reports {
@@ -18,7 +20,7 @@ namespace scalelab::reports {
 using json = nlohmann::ordered_json;
 
 struct FitView {
-  json rec;  // fit::from_store: the stored record
+  fit::FitRecord rec;  // the stored record (fit::record_of)
   std::int64_t id = 0;
   std::string approach, law;
   std::string label;  // "Approach 3: Chinchilla law L(N, D)", ...
@@ -45,7 +47,7 @@ struct ReportData {
   std::vector<fit::Point> points;     // finished runs under the primary fit's conventions (total N, 6ND without one)
   std::string n_label = "parameters N";  // what N means in `points`
   std::vector<std::string> notes;     // honest remarks: stale fits, unavailable data
-  std::vector<json> emergence;        // `scalelab emergence` records, newest per task:metric:x (not in `fits`)
+  std::vector<fit::emergence::Record> emergence;  // `scalelab emergence` records, newest per task:metric:x (not in `fits`)
   int finished = 0;                   // runs with status done
 };
 

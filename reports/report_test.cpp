@@ -167,7 +167,7 @@ TEST_CASE("the fitted law in a figure is the stored fit's law") {
   for (auto& f : st->fits())
     if (f.approach == "3" && f.law != "power") a3 = f;  // --law auto: whichever L(N, D) law the backtest chose
   REQUIRE(a3);
-  auto model = fit::model_of(fit::from_store(*a3));
+  auto model = fit::model_of(fit::record_of(*a3));
   CHECK(n1 == doctest::Approx(model.optimal(c1).first).epsilon(1e-6));
   CHECK(d2 == doctest::Approx(model.optimal(c2).second).epsilon(1e-6));
   // ... which recovers the law the sweep was made from.
@@ -189,17 +189,18 @@ TEST_CASE("a backtested fit: its candidate table, the chosen law, and a predicti
   for (auto& f : st->fits())
     if (f.approach == "3" && f.law != "power") a3 = f;
   REQUIRE(a3);
-  const auto rec = fit::from_store(*a3);
-  const auto& bt = rec["result"]["backtest"];
-  REQUIRE(bt["candidates"].size() >= 2);
-  REQUIRE(bt.value("chosen", -1) >= 0);
+  const auto rec = fit::record_of(*a3);
+  REQUIRE(rec.backtest());
+  const auto& bt = *rec.backtest();
+  REQUIRE(bt.candidates.size() >= 2);
+  REQUIRE(bt.chosen >= 0);
   const auto at = html.find("id=\"backtest-" + std::to_string(a3->id) + "\"");
   REQUIRE(at != std::string::npos);
   const auto table = html.substr(at, html.find("</table>", at) - at);
-  CHECK(count(table, "<tr>") + count(table, "<tr class=\"chosen\">") == bt["candidates"].size() + 1);
-  CHECK(count(table, "<tr class=\"chosen\"><td>chosen</td><td>" + rec.value("law", "") + "</td>") == 1);
+  CHECK(count(table, "<tr>") + count(table, "<tr class=\"chosen\">") == bt.candidates.size() + 1);
+  CHECK(count(table, "<tr class=\"chosen\"><td>chosen</td><td>" + rec.law + "</td>") == 1);
   CHECK(table.find("95% PI coverage") != std::string::npos);
-  CHECK(table.find("Chosen: " + rec.value("law", "") + " with filter") != std::string::npos);
+  CHECK(table.find("Chosen: " + rec.law + " with filter") != std::string::npos);
   CHECK(html.find("95% prediction interval (where a new run") != std::string::npos);
   CHECK(html.find("loss 95% prediction interval") != std::string::npos);  // the forecast table's column
   // The power law has none, and says why.
@@ -241,9 +242,14 @@ TEST_CASE("a parameter the data do not pin down is named in a visible warning, e
   for (auto& f : d.fits)
     if (f.approach == "3" && f.law != "power") a3 = &f;
   REQUIRE(a3);
-  auto& id = a3->rec["result"]["identification"];
-  id["params"]["B"] = {{"identified", false}, {"why", "interval spans 3 decades <b>"}};
-  id["not_identified"] = {"B"};
+  auto* law = std::get_if<fit::LawPart>(&a3->rec.part);
+  REQUIRE(law);
+  REQUIRE(law->identification);
+  auto& id = *law->identification;
+  id.params.erase(std::remove_if(id.params.begin(), id.params.end(), [](auto& p) { return p.name == "B"; }),
+                  id.params.end());
+  id.params.push_back({"B", false, "interval spans 3 decades <b>"});
+  id.not_identified = {"B"};
   std::vector<Figure> figures;
   std::vector<std::string> formats{"svg"}, notes;
   auto html = html_page({d, figures, formats, notes, "now"});

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/table.h"
+#include "fit/dataset.h"
 #include "fit/forecast.h"
 
 namespace scalelab::reports {
@@ -33,9 +34,6 @@ std::string with_interval(double v, double lo, double hi) {
 }
 
 namespace {
-double jnum(const json& j, const char* k) {
-  return j.contains(k) && j[k].is_number() ? j[k].get<double>() : NAN;
-}
 std::string loss_str(const std::optional<double>& v) { return v ? fmt::format("{:.4f}", *v) : "–"; }
 }  // namespace
 
@@ -54,63 +52,48 @@ Rows run_rows(const ReportData& d) {
 }
 
 namespace {
-// ident: result.identification.params, for an "identified" column (null: none).
-Rows interval_rows(const json& obj, const std::string& head, const json& ident = json()) {
+// ident: the fit's identification verdicts, for an "identified" column (none: no column).
+Rows interval_rows(const fit::Estimates& es, const std::string& head, const fit::Identification* ident = nullptr) {
   Rows r;
-  const bool judged = ident.is_object() && !ident.empty();
+  const bool judged = ident && !ident->params.empty();
   r.headers = {head, ">value", ">95% interval"};
   if (judged) r.headers.push_back("identified");
-  for (auto& [k, v] : obj.items()) {
-    const double lo = jnum(v, "lo"), hi = jnum(v, "hi");
-    r.rows.push_back({k, sci(jnum(v, "value")),
-                      std::isnan(lo) ? "–" : fmt::format("{} – {}", sci(lo), sci(hi))});
+  for (auto& e : es) {
+    r.rows.push_back({e.name, sci(e.value), e.lo ? fmt::format("{} – {}", sci(*e.lo), sci(e.hi.value_or(NAN))) : "–"});
     if (!judged) continue;
-    const json& p = ident.contains(k) ? ident[k] : json::object();
-    r.rows.back().push_back(!ident.contains(k)           ? "–"
-                            : p.value("identified", true) ? "yes"
-                                                          : "NO: " + p.value("why", std::string()));
+    const fit::ParamVerdict* v = ident->find(e.name);
+    r.rows.back().push_back(!v ? "–" : v->identified ? "yes" : "NO: " + v->why);
   }
   return r;
 }
 
-const json& result_part(const FitView& f, const char* k) {
-  static const json none;
-  const json& res = f.rec["result"];
-  return res.is_object() && res.contains(k) ? res[k] : none;
+std::string pct(const std::optional<double>& v) {
+  return v && std::isfinite(*v) ? fmt::format("{:.2f}%", 100 * *v) : "–";
 }
-
-std::string pct(const json& v) {
-  return v.is_number() && std::isfinite(v.get<double>()) ? fmt::format("{:.2f}%", 100 * v.get<double>()) : "–";
+double level_of(const FitView& f) {
+  auto* pi = f.rec.prediction_interval();
+  return pi ? pi->level : 0.95;
 }
 }  // namespace
 
-Rows param_rows(const FitView& f) {
-  const json& id = result_part(f, "identification");
-  return interval_rows(f.rec["params"], "parameter", id.is_object() && id.contains("params") ? id["params"] : json());
-}
+Rows param_rows(const FitView& f) { return interval_rows(f.rec.params, "parameter", f.rec.identification()); }
 
 Rows backtest_rows(const FitView& f) {
   Rows r;
-  const json& bt = result_part(f, "backtest");
-  if (!bt.is_object() || bt.contains("unavailable") || !bt.contains("candidates")) return r;
-  const double level = result_part(f, "prediction_interval").value("level", 0.95);
+  const fit::BacktestRecord* bt = f.rec.backtest();
+  if (!bt || bt->unavailable) return r;
   r.headers = {"",     "law", "filter", ">params", ">held-out points", ">mean |rel. error|", ">max |rel. error|",
-               fmt::format(">{:.0f}% PI coverage", 100 * level), "note"};
-  r.marked = bt.value("chosen", -1);
-  for (auto& c : bt["candidates"]) {
+               fmt::format(">{:.0f}% PI coverage", 100 * level_of(f)), "note"};
+  r.marked = bt->chosen;
+  for (auto& c : bt->candidates) {
     const bool chosen = static_cast<int>(r.rows.size()) == r.marked;
-    r.rows.push_back({chosen ? "chosen" : "", c.value("law", ""), c.value("filter", ""),
-                      std::to_string(c.value("params", 0)), std::to_string(c.value("tested", 0)),
-                      pct(c["mean_abs_rel_error"]), pct(c["max_abs_rel_error"]), pct(c["coverage"]),
-                      c.value("failed", std::string())});
+    r.rows.push_back({chosen ? "chosen" : "", c.law, c.filter, std::to_string(c.params), std::to_string(c.tested),
+                      pct(c.mean_abs_rel_error), pct(c.max_abs_rel_error), pct(c.coverage), c.failed});
   }
   return r;
 }
 
-Rows derived_rows(const FitView& f) {
-  const json& res = f.rec["result"];
-  return interval_rows(res.contains("derived") ? res["derived"] : json::object(), "derived");
-}
+Rows derived_rows(const FitView& f) { return interval_rows(f.rec.derived, "derived"); }
 
 Rows forecast_rows(const FitView& f) {
   Rows r;
@@ -148,33 +131,34 @@ Rows forecast_rows(const FitView& f) {
   return r;
 }
 
+namespace {
+std::string convergence_text(const fit::FitRecord& r) {
+  if (auto* c = r.solver())
+    return fmt::format(" Summed Huber objective {:.6g} (δ = {}); {} of {} starts converged and {} reached the best; "
+                       "the best start is {} the grid.",
+                       r.objective, c->delta, c->converged, c->starts, c->reached_best,
+                       c->best_start_on_grid_boundary ? "on the boundary of" : "inside");
+  if (auto* a = r.isoflop())
+    return fmt::format(" {} compute budgets, {} bracketed by the sizes sampled and used in the power laws.",
+                       a->budget_count, a->used);
+  if (auto* e = r.envelope())
+    return fmt::format(" {} envelope points from {} runs ({} won by an extreme size, not fitted).", e->envelope_points,
+                       e->winners, e->edge_points);
+  return "";
+}
+}  // namespace
+
 std::string fit_overview(const FitView& f) {
-  const json& r = f.rec;
-  const json& conv = r["convergence"];
-  const json& conventions = r["conventions"];
-  std::string s = fmt::format("Fit {}, stored {}: {} points; N = {} parameters, {}.", f.id, r.value("created_at", "?"),
-                              r.value("n_points", 0), conventions.value("params", "?"),
-                              conventions.value("flops", "?"));
-  if (f.approach == "3") {
-    s += fmt::format(" Summed Huber objective {:.6g} (δ = {}); {} of {} starts converged and {} reached the best; the "
-                     "best start is {} the grid.",
-                     r.value("objective", 0.0), conv.value("delta", 1e-3), conv.value("converged", 0),
-                     conv.value("starts", 0), conv.value("reached_best", 0),
-                     conv.value("best_start_on_grid_boundary", false) ? "on the boundary of" : "inside");
-  } else if (f.approach == "2") {
-    s += fmt::format(" {} compute budgets, {} bracketed by the sizes sampled and used in the power laws.",
-                     conv.value("budgets", 0), conv.value("used", 0));
-  } else if (f.approach == "1") {
-    s += fmt::format(" {} envelope points from {} runs ({} won by an extreme size, not fitted).",
-                     conv.value("envelope_points", 0), conv.value("winners", 0), conv.value("edge_points", 0));
-  }
-  const json& res = r["result"];
-  if (res.contains("residuals"))
-    s += fmt::format(" Residual RMSE {:.4f} in log loss.", res["residuals"].value("rmse_log", 0.0));
-  const json& b = res.contains("bootstrap") ? res["bootstrap"] : json::object();
-  if (b.value("resamples", 0) > 0)
-    s += fmt::format(" Intervals: 95% percentiles over {} bootstrap resamples ({} failed, seed {}).", b.value("ok", 0),
-                     b.value("failed", 0), b.value("seed", 0));
+  const fit::FitRecord& r = f.rec;
+  const auto words = fit::convention_words(r.conventions);
+  std::string s = fmt::format("Fit {}, stored {}: {} points; N = {} parameters, {}.", f.id, r.created_at, r.n_points,
+                              words.params.empty() ? "?" : words.params, words.flops.empty() ? "?" : words.flops);
+  s += convergence_text(r);
+  if (auto* l = r.law_fit()) s += fmt::format(" Residual RMSE {:.4f} in log loss.", l->residuals.rmse_log);
+  const auto& b = r.bootstrap;
+  if (b.resamples > 0)
+    s += fmt::format(" Intervals: 95% percentiles over {} bootstrap resamples ({} failed, seed {}).", b.ok, b.failed,
+                     b.seed);
   else
     s += " No bootstrap: no intervals.";
   if (!f.older.empty()) {
@@ -186,92 +170,77 @@ std::string fit_overview(const FitView& f) {
 }
 
 std::string holdout_text(const FitView& f) {
-  const json& res = f.rec["result"];
-  if (!res.contains("holdout")) return "";
-  const json& h = res["holdout"];
-  if (h.contains("skipped")) return "Hold-out check skipped: " + h["skipped"].get<std::string>() + ".";
-  if (h.contains("mean_abs_rel_error")) {
-    std::string what = f.approach == "3" ? "loss" : f.approach == "2" ? "optimal loss L*" : "N_opt";
-    if (f.approach == "1") what = "N_opt";
+  const fit::Holdout& h = f.rec.holdout;
+  const double thr = h.threshold.value_or(NAN);
+  if (h.skipped) return "Hold-out check skipped: " + *h.skipped + ".";
+  if (h.error) {
+    const std::string what = f.approach == "3" ? "loss" : f.approach == "2" ? "optimal loss L*" : "N_opt";
     std::string s = fmt::format(
         "Hold-out ({}, C ≥ {}): refitted without those runs, the {} is predicted with mean absolute error {:.2f}% "
         "(max {:.2f}%)",
-        h.value("rule", "threshold"), sci(jnum(h, "threshold")), what, 100 * jnum(h, "mean_abs_rel_error"),
-        100 * jnum(h, "max_abs_rel_error"));
-    if (h.contains("test_points"))
-      s += fmt::format(" on {} held-out points, fitted on {}", h.value("test_points", 0), h.value("train_points", 0));
-    if (f.approach == "2" && h.contains("n_opt"))
-      s += fmt::format("; N_opt within {:.1f}% on average", 100 * jnum(h["n_opt"], "mean_abs_rel_error"));
+        h.rule.value_or("threshold"), sci(thr), what, 100 * h.error->mean, 100 * h.error->max);
+    if (h.test_points)
+      s += fmt::format(" on {} held-out points, fitted on {}", *h.test_points, h.train_points.value_or(0));
+    if (f.approach == "2" && h.n_opt) s += fmt::format("; N_opt within {:.1f}% on average", 100 * h.n_opt->mean);
     return s + ".";
   }
-  if (h.contains("n_opt"))
-    return fmt::format("Hold-out (C ≥ {}): N_opt predicted with mean absolute error {:.1f}% (max {:.1f}%).",
-                       sci(jnum(h, "threshold")), 100 * jnum(h["n_opt"], "mean_abs_rel_error"),
-                       100 * jnum(h["n_opt"], "max_abs_rel_error"));
+  if (h.n_opt)
+    return fmt::format("Hold-out (C ≥ {}): N_opt predicted with mean absolute error {:.1f}% (max {:.1f}%).", sci(thr),
+                       100 * h.n_opt->mean, 100 * h.n_opt->max);
   return "";
 }
 
 std::vector<std::string> fit_warnings(const FitView& f) {
-  std::vector<std::string> out;
-  const json& res = f.rec["result"];
-  if (res.contains("warnings"))
-    for (auto& w : res["warnings"])
-      if (w.is_string()) out.push_back(w.get<std::string>());
-  if (res.contains("budgets"))
-    for (auto& b : res["budgets"])
-      if (!b.value("bracketed", true) && !b.value("note", std::string()).empty()) {
-        const std::string note = b["note"].get<std::string>();
-        if (std::find(out.begin(), out.end(), note) == out.end()) out.push_back(note);
-      }
+  std::vector<std::string> out = f.rec.warnings;
+  if (auto* a = f.rec.isoflop())
+    for (auto& b : a->budgets)
+      if (!b.bracketed && !b.note.empty() && std::find(out.begin(), out.end(), b.note) == out.end())
+        out.push_back(b.note);
   return out;
 }
 
 std::string backtest_text(const FitView& f) {
-  const json& bt = result_part(f, "backtest");
-  if (!bt.is_object()) return "";
-  if (bt.contains("unavailable"))
-    return "No backtest: " + bt["unavailable"].get<std::string>() + ". Forecasts carry the confidence interval only.";
+  const fit::BacktestRecord* bt = f.rec.backtest();
+  if (!bt) return "";
+  if (bt->unavailable)
+    return "No backtest: " + *bt->unavailable + ". Forecasts carry the confidence interval only.";
   int test = 0;
   std::string folds;
-  for (auto& x : bt["folds"]) {
-    test += x.value("test_points", 0);
+  for (auto& x : bt->folds) {
+    test += x.test_points;
     folds += fmt::format("{}{} points from C = {} predicted from {} below C = {}", folds.empty() ? "" : "; ",
-                         x.value("test_points", 0), sci(jnum(x, "c_test")), x.value("train_points", 0),
-                         sci(jnum(x, "c_train_max")));
+                         x.test_points, sci(x.c_test), x.train_points, sci(x.c_train_max));
   }
-  const int n = static_cast<int>(bt["folds"].size()), chosen = bt.value("chosen", -1);
+  const int n = static_cast<int>(bt->folds.size());
   std::string s = fmt::format("Backtest ({}): {} fold{}, {} held-out points in all ({}). Each candidate law and point "
                               "filter is refitted on every fold and scored on the points it did not see.",
-                              bt.value("method", "rolling origin"), n, n == 1 ? "" : "s", test, folds);
-  if (chosen >= 0 && chosen < static_cast<int>(bt["candidates"].size())) {
-    const json& c = bt["candidates"][chosen];
-    s += fmt::format(" Chosen: {} with filter {}: {}.", c.value("law", ""), c.value("filter", ""), bt.value("why", ""));
-  } else {
-    const std::string why = bt.value("why", "");
+                              bt->method.value_or("rolling origin"), n, n == 1 ? "" : "s", test, folds);
+  const std::string why = bt->why.value_or("");
+  if (auto* c = bt->chosen_candidate())
+    s += fmt::format(" Chosen: {} with filter {}: {}.", c->law, c->filter, why);
+  else
     s += " No candidate could be scored" + (why.empty() ? std::string(".") : ": " + why + ".");
-  }
   return s;
 }
 
 std::string interval_text(const FitView& f) {
-  const json& pi = result_part(f, "prediction_interval");
-  if (!pi.is_object()) return "";
-  if (!pi.value("available", false))
-    return "No prediction interval: " + pi.value("why", std::string("not calibrated")) + ".";
+  const fit::PredictionInterval* pi = f.rec.prediction_interval();
+  if (!pi) return "";
+  if (!pi->available) return "No prediction interval: " + pi->why + ".";
   return fmt::format(
       "{:.0f}% prediction interval (where a new run's loss will land, not only where the law lies): log L within "
       "± q·√(sd_boot² + noise² + (κ·h)²), with q = {:.3g}, noise = {:.3g}, κ = {:.3g} per decade and h the decades "
       "outside the fitted data; calibrated on {} held-out backtest residuals.",
-      100 * pi.value("level", 0.95), jnum(pi, "q"), jnum(pi, "noise"), jnum(pi, "kappa"), pi.value("n", 0));
+      100 * pi->level, pi->q, pi->noise.value_or(NAN), pi->kappa, pi->n);
 }
 
 std::string identification_text(const FitView& f) {
-  const json& id = result_part(f, "identification");
-  if (!id.is_object() || !id.contains("not_identified") || id["not_identified"].empty()) return "";
+  const fit::Identification* id = f.rec.identification();
+  if (!id || id->not_identified.empty()) return "";
   std::string names;
-  for (auto& n : id["not_identified"]) {
-    const std::string k = n.is_string() ? n.get<std::string>() : n.dump();
-    const std::string why = id.contains("params") && id["params"].contains(k) ? id["params"][k].value("why", "") : "";
+  for (auto& k : id->not_identified) {
+    const fit::ParamVerdict* v = id->find(k);
+    const std::string why = v ? v->why : "";
     names += (names.empty() ? "" : "; ") + k + (why.empty() ? "" : " (" + why + ")");
   }
   return "Not identified by these data: " + names +

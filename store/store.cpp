@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <ctime>
+#include <filesystem>
 #include <stdexcept>
 
 namespace scalelab::store {
@@ -147,6 +148,12 @@ std::string now_iso8601() {
 Store::Store(std::string path) : path_(std::move(path)) {}
 
 Store::~Store() { sqlite3_close_v2(db_); }
+
+std::unique_ptr<Store> Store::open_existing(const std::string& path, const std::string& hint) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) user_error("{}: no such database{}", path, hint);
+  return open(path);
+}
 
 std::unique_ptr<Store> Store::open(const std::string& path, Journal journal) {
   std::unique_ptr<Store> s(new Store(path));

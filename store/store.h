@@ -143,6 +143,9 @@ class Store {
   // shared-memory index does not work across hosts.
   enum class Journal { Wal, Delete };
   static std::unique_ptr<Store> open(const std::string& path, Journal journal = Journal::Wal);
+  // For commands that only read: a missing path is a typo to report ("PATH: no
+  // such database" + hint), not an empty database to create.
+  static std::unique_ptr<Store> open_existing(const std::string& path, const std::string& hint = "");
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;

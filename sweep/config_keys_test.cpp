@@ -50,7 +50,7 @@ grad_clip = 0.5
 seed = 3
 schedule = "wsd"
 warmup_fraction = 0.1
-warmup_steps = 2
+warmup_steps = 3
 min_lr_ratio = 0.2
 decay_fraction = 0.3
 embedding_weight_decay = 0.5
@@ -182,7 +182,7 @@ std::string with_corpus(const Dir& d, const std::string& text) { return read_fil
 
 std::string with_warmup_steps(const Dir& d, const std::string& v) {
   std::string text = with_corpus(d, kText);
-  return text.replace(text.find("warmup_steps = 2"), 16, "warmup_steps = " + v);
+  return text.replace(text.find("warmup_steps = 3"), 16, "warmup_steps = " + v);
 }
 
 }  // namespace
@@ -220,7 +220,10 @@ TEST_CASE("every key of the table round-trips and changes the run it is set in")
 
 TEST_CASE("a sweep config gives the same run as the equivalent run config") {
   Dir d;
-  for (std::string text : {std::string(kText), std::string(kModular)}) {
+  // The third leaves warmup to warmup_fraction, which both resolve to steps.
+  std::string by_fraction = kText;
+  by_fraction.erase(by_fraction.find("warmup_steps = 3\n"), 17);
+  for (std::string text : {std::string(kText), std::string(kModular), by_fraction}) {
     // The sweep splits the keys over a base file and the file itself.
     auto at = text.find("[train]");
     d.write("base.toml", text.substr(0, at));
@@ -237,7 +240,9 @@ TEST_CASE("a sweep config gives the same run as the equivalent run config") {
 TEST_CASE("both parsers take warmup_steps = -1 (from warmup_fraction) and reject less") {
   Dir d;
   auto with = [&](const std::string& v) { return with_warmup_steps(d, v); };
-  CHECK(sweep::parse_run_config(with("-1"), "cfg.toml").spec.schedule.warmup_steps == -1);
+  // -1 resolves when the config is read (0.1 of 20 steps), as the planner resolves it, so
+  // the canonical TOML and the id name the schedule that runs.
+  CHECK(sweep::parse_run_config(with("-1"), "cfg.toml").spec.schedule.warmup_steps == 2);
   auto run_err = sweep::testing::run_config_error(with("-2"));
   CHECK(run_err.find("train.warmup_steps: expected a non-negative integer (or -1 for warmup_fraction)") !=
         std::string::npos);
@@ -267,10 +272,13 @@ TEST_CASE("every shipped config plans") {
 
 TEST_CASE("pinned run ids: the shipped configs keep their identities") {
   // Taken from the release before the key table; a change here retrains every
-  // user's runs, so it must be deliberate.
+  // user's runs, so it must be deliberate. run-tiny's changed once, on purpose:
+  // a run config now resolves warmup_fraction to steps as a sweep always did
+  // (it was 6b9eb4fee03a3d6a, with warmup_steps = -1), so the same run has one id.
   InDirectory root("/");
   auto tiny = sweep::parse_run_config(read_file(kConfigs / "run-tiny.toml"), "run-tiny.toml", false);
-  CHECK(sweep::run_id(tiny) == "6b9eb4fee03a3d6a");
+  CHECK(tiny.spec.schedule.warmup_steps == 13);  // 0.05 of 256 steps
+  CHECK(sweep::run_id(tiny) == "99a829061a3e21e8");
 
   auto quick = sweep::make_plan(sweep::load_sweep_config((kConfigs / "quickstart.toml").string(), false));
   const auto& small = sweep::find_run(quick, "quickstart/L1-D8-H1-T64/C4e+11");

@@ -13,25 +13,13 @@ using sweep::testing::Dir;
 
 namespace {
 
-const char* kGrid = R"(name = "grid"
-[data]
-path = "CORPUS"
-[model]
-seq_len = 32
-head_dim = 16
-aspect_ratio = 16
-[train]
-batch_tokens = 512
-[axes]
-params = [2e4, 1e5]
-tokens = [1e5, 2e5]
-)";
+const std::string kGrid = sweep::testing::tiny_grid("params = [2e4, 1e5]\ntokens = [1e5, 2e5]\n");
 
 }  // namespace
 
 TEST_CASE("submitting a sweep twice adds nothing; an edit adds only its new runs") {
   Dir d;
-  auto st = store::Store::open(d.path("s.db"));
+  auto st = d.open_store();
   auto path = d.write("grid.toml", kGrid);
   auto sc = sweep::load_sweep_config(path);
   auto plan = sweep::make_plan(sc);

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "common/table.h"
+#include "config/config.h"
 
 namespace scalelab::sweep {
 
@@ -115,8 +116,7 @@ class Builder {
         s.tokens = static_cast<double>(p.steps) * batch;
         // Warmup resolved to steps with the trainer's own rule, so the stored
         // config names exactly the schedule that runs.
-        if (s.schedule.warmup_steps < 0)
-          s.schedule.warmup_steps = std::llround(std::max(0.0, s.schedule.warmup_fraction) * static_cast<double>(p.steps));
+        config::resolve_warmup(s, p.steps);
         p.budget = budget;
         auto counts = trainer::count_params(model);
         p.n = static_cast<double>(s.param_convention == "total" ? counts.total : counts.non_embedding);

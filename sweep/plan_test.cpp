@@ -31,21 +31,8 @@ span = 64
 tokens_per_param = 20
 )";
 
-const char* kGrid = R"(name = "grid"
-[data]
-path = "CORPUS"
-[model]
-seq_len = 32
-head_dim = 16
-aspect_ratio = 16
-[train]
-batch_tokens = 512
-[axes]
-params = {min = 2e4, max = 5e5, points = 3}
-tokens.per_param = [5, 20]
-lr = [1e-3, 3e-3]
-seed = [1, 2]
-)";
+const std::string kGrid = sweep::testing::tiny_grid(
+    "params = {min = 2e4, max = 5e5, points = 3}\ntokens.per_param = [5, 20]\nlr = [1e-3, 3e-3]\nseed = [1, 2]\n");
 
 std::set<std::string> ids(const sweep::Plan& p) {
   std::set<std::string> out;

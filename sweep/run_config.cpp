@@ -23,6 +23,15 @@ ReaderFor same_reader(const TomlReader& r) {
   return [&r](const toml::table&, std::string_view) { return r; };
 }
 
+// A cross-key rule's failure, at the key if the file sets it, else at its table.
+config::Blame blame_in(const TomlReader& r, const toml::table& root) {
+  return [&r, &root](std::string_view table, std::string_view key, const std::string& what) {
+    const auto* t = root.get_as<toml::table>(table);
+    const toml::node* at = t && t->get(key) ? t->get(key) : t;
+    r.fail(at, join_key(table, key), what);
+  };
+}
+
 void read_model(const TomlReader& r, const toml::table& root, RunSpec& s) {
   auto* t = r.table(root, "model", "");
   if (!t) r.fail(nullptr, "model", "missing table; expected [model] with n_layer/d_model/n_head or params");
@@ -48,9 +57,7 @@ void read_model(const TomlReader& r, const toml::table& root, RunSpec& s) {
   for (auto k : {"n_layer", "d_model", "n_head"})
     if (!t->contains(k)) r.fail(t, join_key("model", k), "missing; expected a positive integer (or give model.params)");
   for (auto k : {"n_layer", "d_model", "n_head"}) config::read(r, *t, "model", k, s);
-  if (m.d_model % m.n_head)
-    r.fail(t->get("n_head"), "model.n_head",
-           fmt::format("d_model ({}) must be divisible by n_head ({})", m.d_model, m.n_head));
+  config::check_heads(s, blame_in(r, root));
 }
 
 void read_train(const TomlReader& r, const toml::table& root, RunSpec& s) {
@@ -61,22 +68,15 @@ void read_train(const TomlReader& r, const toml::table& root, RunSpec& s) {
   if (!t->contains("tokens") && !t->contains("steps"))
     r.fail(t, "train.tokens", "missing; expected the training budget in tokens, e.g. 2e6");
   config::read_plain(same_reader(r), *t, "train", s);
-  if (s.batch_tokens < s.model.seq_len)
-    r.fail(t->get("batch_tokens"), "train.batch_tokens",
-           fmt::format("must be at least one sequence (model.seq_len = {}), got {}", s.model.seq_len, s.batch_tokens));
-  if (s.batch_tokens % s.model.seq_len)
-    r.fail(t->get("batch_tokens"), "train.batch_tokens",
-           fmt::format("must be a multiple of model.seq_len ({}), got {}", s.model.seq_len, s.batch_tokens));
-  if (s.tokens < static_cast<double>(s.batch_tokens))
-    r.fail(t->get("tokens"), "train.tokens",
-           fmt::format("budget {} is less than one batch (train.batch_tokens = {})", s.tokens, s.batch_tokens));
+  config::check_batch(s, blame_in(r, root));
+  config::check_budget(s, blame_in(r, root));
+  config::resolve_warmup(s, trainer::total_steps(s));
 }
 
 void read_eval(const TomlReader& r, const toml::table& root, RunSpec& s) {
   if (auto* t = r.table(root, "eval", "")) {
     r.only_keys(*t, "eval", config::key_names("eval"));
-    if (t->contains("task_every") && s.task.name.empty())
-      r.fail(t->get("task_every"), "eval.task_every", "needs a [task] table naming the task to evaluate");
+    config::check_task_eval(t->contains("task_every"), s, blame_in(r, root));
     config::read_plain(same_reader(r), *t, "eval", s);
   }
   for (auto name : {"checkpoint", "flops"})

@@ -6,27 +6,9 @@
 
 using namespace scalelab;
 using sweep::testing::Dir;
+using sweep::testing::stored_run;
 
 namespace {
-
-store::Run make_run(const std::string& id, double tokens) {
-  store::Run r;
-  r.id = r.config_hash = id;
-  r.name = "s/" + id;
-  r.config_toml = "x";
-  r.shape = "L2-D32-H2-T32";
-  r.n_layer = 2;
-  r.d_model = 32;
-  r.n_head = 2;
-  r.seq_len = 32;
-  r.vocab = 256;
-  r.params_total = 1000;
-  r.params_non_embedding = 800;
-  r.flops_per_token = 1e4;
-  r.flop_convention = "6N+attn/non_embedding";
-  r.planned_tokens = tokens;
-  return r;
-}
 
 void finish(store::Store& st, const std::string& id, const std::string& status, double tokens,
             const std::string& error = "") {
@@ -43,9 +25,9 @@ void finish(store::Store& st, const std::string& id, const std::string& status, 
 
 TEST_CASE("status counts runs by state, sums tokens and FLOPs, and estimates the rest") {
   Dir d;
-  auto st = store::Store::open(d.path("s.db"));
+  auto st = d.open_store();
   std::vector<store::Run> runs;
-  for (int i = 0; i < 6; ++i) runs.push_back(make_run("run" + std::to_string(i), 1e5));
+  for (int i = 0; i < 6; ++i) runs.push_back(stored_run("run" + std::to_string(i), 1e5));
   st->register_sweep({"sw", "s", "", ""}, runs);
   finish(*st, "run0", "done", 1e5);
   finish(*st, "run1", "diverged", 2e4, "loss is nan at step 7");

@@ -132,6 +132,14 @@ class Layered {
     TomlReader(n ? file_of(*n, top_) : top_).fail(n, key, what);
   }
   const std::string& top() const { return top_; }
+  // A cross-key rule's failure, in the layer that set the key (else its table's).
+  config::Blame blame(const toml::table& root) const {
+    return [this, &root](std::string_view table, std::string_view key, const std::string& what) {
+      const auto* t = root.get_as<toml::table>(table);
+      const toml::node* n = t && t->get(key) ? t->get(key) : t;
+      fail(n, join_key(table, key), what);
+    };
+  }
 
  private:
   std::string top_;
@@ -143,8 +151,8 @@ ReaderFor readers(const Layered& L) {
 
 // [model] with width and/or depth axes: it fixes n_head and whichever of
 // d_model and n_layer is not an axis.
-void read_axis_shape(const Layered& L, const toml::table& t, SweepConfig& sc, bool axis_d, bool axis_l) {
-  auto& m = sc.base.model;
+void read_axis_shape(const Layered& L, const toml::table& root, SweepConfig& sc, bool axis_d, bool axis_l) {
+  const auto& t = *root.get_as<toml::table>("model");
   for (auto k : {"params", "d_model", "n_layer"}) {
     const bool conflict = std::string_view(k) == "params" || (std::string_view(k) == "d_model" ? axis_d : axis_l);
     if (conflict && t.contains(k))
@@ -157,9 +165,7 @@ void read_axis_shape(const Layered& L, const toml::table& t, SweepConfig& sc, bo
   for (auto k : need)
     if (!t.contains(k)) L.fail(&t, join_key("model", k), "missing; the shape axes need the rest of the shape fixed");
   for (auto k : need) config::read(L.at(t, k), t, "model", k, sc.base);
-  if (!axis_d && m.d_model % m.n_head)
-    L.fail(t.get("n_head"), "model.n_head",
-           fmt::format("d_model ({}) must be divisible by n_head ({})", m.d_model, m.n_head));
+  if (!axis_d) config::check_heads(sc.base, L.blame(root));
   sc.fixed_shape = true;
 }
 
@@ -178,7 +184,7 @@ void read_model(const Layered& L, const toml::table& root, SweepConfig& sc) {
   // With sizes from the axes, a shape in [model] would be silently overridden.
   auto* axes = root.get_as<toml::table>("axes");
   const bool axis_d = axes && axes->contains("d_model"), axis_l = axes && axes->contains("n_layer");
-  if (axis_d || axis_l) return read_axis_shape(L, *t, sc, axis_d, axis_l);
+  if (axis_d || axis_l) return read_axis_shape(L, root, sc, axis_d, axis_l);
   if (sc.mode == "isoflop" || (axes && axes->contains("params")))
     for (auto k : {"params", "n_layer", "d_model", "n_head"})
       if (t->contains(k))
@@ -198,25 +204,19 @@ void read_model(const Layered& L, const toml::table& root, SweepConfig& sc) {
   for (auto k : {"n_layer", "d_model", "n_head"})
     if (!t->contains(k)) L.fail(t, join_key("model", k), "missing; expected a positive integer (or give model.params)");
   for (auto k : {"n_layer", "d_model", "n_head"}) config::read(L.at(*t, k), *t, "model", k, sc.base);
-  if (m.d_model % m.n_head)
-    L.fail(t->get("n_head"), "model.n_head",
-           fmt::format("d_model ({}) must be divisible by n_head ({})", m.d_model, m.n_head));
+  config::check_heads(sc.base, L.blame(root));
 }
 
 void read_train(const Layered& L, const toml::table& root, trainer::RunSpec& s) {
+  // Every key has a default, and D comes from the axes: [train] may be absent.
   auto* t = L.at(root, "train").table(root, "train", "");
-  if (!t) return;  // every key has a default; D comes from the axes
   read_task_train(readers(L), t, s);
-  config::read_plain(readers(L), *t, "train", s);
-  if (s.batch_tokens % s.model.seq_len)
-    L.fail(t->get("batch_tokens"), "train.batch_tokens",
-           fmt::format("must be a positive multiple of model.seq_len ({}), got {}", s.model.seq_len, s.batch_tokens));
+  if (t) config::read_plain(readers(L), *t, "train", s);
+  config::check_batch(s, L.blame(root));
 }
 
 void read_eval(const Layered& L, const toml::table& root, trainer::RunSpec& s) {
-  if (auto* t = L.at(root, "eval").table(root, "eval", ""))
-    if (t->contains("task_every") && s.task.name.empty())
-      L.fail(t->get("task_every"), "eval.task_every", "needs a [task] table naming the task to evaluate");
+  if (auto* t = L.at(root, "eval").table(root, "eval", "")) config::check_task_eval(t->contains("task_every"), s, L.blame(root));
   for (auto name : {"eval", "checkpoint", "flops"})
     if (auto* t = L.at(root, name).table(root, name, "")) config::read_plain(readers(L), *t, name, s);
 }

@@ -34,13 +34,7 @@ span = 16
 )";
 
 std::string error_of(const std::string& path) {
-  try {
-    sweep::load_sweep_config(path);
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  FAIL("config was accepted: " << path);
-  return "";
+  return sweep::testing::user_error_of([&] { sweep::load_sweep_config(path); }, "config was accepted: " + path);
 }
 
 }  // namespace
@@ -165,7 +159,7 @@ TEST_CASE("malformed sweep configs get one-line errors naming file, line and key
       {with("compute = [1e12, 4e12]", "compute = \"lots\""), "c.toml:13: axes.compute: expected a list of numbers"},
       {with("seed = [1, 2]", "seed = [1, -2]"), "c.toml:14: axes.seed[1]: expected a non-negative integer"},
       {with("seed = [1, 2]", "params = [1e5]"), "c.toml:14: axes.params: not used in isoflop mode"},
-      {with("batch_tokens = 1024", "batch_tokens = 1000"), "c.toml:10: train.batch_tokens: must be a positive multiple"},
+      {with("batch_tokens = 1024", "batch_tokens = 1000"), "c.toml:10: train.batch_tokens: must be a multiple of model.seq_len (64), got 1000"},
       {with("seq_len = 64", "seq_len = 64\nn_layer = 2"), "c.toml:7: model.n_layer: not used in isoflop mode"},
       {with("span = 16", "span = 0.5"), "c.toml:17: isoflop.span: expected a number in [1, 1000000], got 0.5"},
       {with("[isoflop]", "[execution]\ndevices = \"tpu\"\n[isoflop]"), "c.toml:16: execution.devices: expected cpu, cuda"},

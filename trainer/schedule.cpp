@@ -15,14 +15,12 @@ std::int64_t total_steps(const RunSpec& s) {
   return std::max<std::int64_t>(1, std::llround(s.tokens / static_cast<double>(s.batch_tokens)));
 }
 
-namespace {
 std::int64_t warmup_steps(const ScheduleConfig& s, std::int64_t total) {
   const std::int64_t w = s.warmup_steps >= 0
                              ? s.warmup_steps
                              : std::llround(std::max(0.0, s.warmup_fraction) * double(total));
   return std::min(w, total);
 }
-}  // namespace
 
 double lr_at(const OptimConfig& o, const ScheduleConfig& s, std::int64_t step, std::int64_t total) {
   const bool cosine = s.kind == "cosine", wsd = s.kind == "wsd", constant = s.kind == "constant";

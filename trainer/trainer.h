@@ -102,6 +102,8 @@ struct RunSpec {
 
 std::int64_t total_steps(const RunSpec& s);  // round(tokens / batch_tokens), >= 1
 double lr_at(const OptimConfig& o, const ScheduleConfig& s, std::int64_t step, std::int64_t total_steps);
+// warmup_steps if set (>= 0), else warmup_fraction of the run; never past its end.
+std::int64_t warmup_steps(const ScheduleConfig& s, std::int64_t total_steps);
 
 struct MetricRow {
   std::int64_t step = 0;

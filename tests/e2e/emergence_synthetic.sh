@@ -4,7 +4,7 @@
 # "flat" has none. Then the bad inputs: exit 2, one line.
 source "$(dirname "$0")/lib.sh" "$@"
 
-"$SCALELAB" runs --db s.db >/dev/null  # creates the schema
+expect_exit 0 "$SCALELAB" init --db s.db
 
 # Planted: per-token probability p = 0.3 + 0.69 / (1 + exp(-2.5 (log10 N - 4.8))),
 # answer length 4, exact match = p^4 plus seed noise. "modular" is evaluated

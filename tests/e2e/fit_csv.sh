@@ -66,6 +66,10 @@ expect_contains "$ERR" "1 distinct model size"
 expect_exit 2 "$SCALELAB" fit --csv "$DATA" "${COLS[@]}" --approach 1 --db f.db
 expect_exit 2 "$SCALELAB" fit --db f.db
 expect_exit 2 "$SCALELAB" forecast --db empty.db --compute 1e24
+expect_contains "$ERR" "empty.db: no such database; run \`scalelab fit\` first"
+[ ! -e empty.db ] || fail "forecast created a database"
+expect_exit 0 "$SCALELAB" init --db empty.db
+expect_exit 2 "$SCALELAB" forecast --db empty.db --compute 1e24
 expect_contains "$ERR" "no fits yet"
 expect_exit 2 "$SCALELAB" forecast --db f.db --target-loss 1.5
 expect_contains "$ERR" "irreducible loss"

@@ -8,7 +8,7 @@ PNG_CHECK=$(dirname "$SCALELAB")/../reports/report_png_check
 
 # A database made by hand: scalelab creates the schema, sqlite3 plants a sweep
 # of 3 finished runs whose every name and config carries markup.
-expect_exit 0 "$SCALELAB" runs --db x.db
+expect_exit 0 "$SCALELAB" init --db x.db
 sqlite3 x.db <<'SQL'
 INSERT INTO sweeps (id, name, config_toml, created_at)
   VALUES ('5c1a000000000001', '<script>alert("sweep")</script>',
@@ -70,12 +70,17 @@ expect_contains "$ERR" "--format"
 expect_exit 2 "$SCALELAB" report nope --db x.db
 expect_contains "$ERR" "no sweep 'nope'"
 expect_exit 2 "$SCALELAB" report --db missing.db
-expect_contains "$ERR" "no database at missing.db"
+expect_contains "$ERR" "missing.db: no such database (give --db PATH, or set SCALELAB_DB)"
 [ ! -e missing.db ] || fail "report created a database"
 expect_exit 2 "$SCALELAB" report --db x.db --extrapolate-to -1e24
 expect_exit 2 "$SCALELAB" export --db x.db
 expect_contains "$ERR" "--csv or --json"
+expect_exit 2 "$SCALELAB" runs --db empty.db
+expect_contains "$ERR" "empty.db: no such database"
+[ ! -e empty.db ] || fail "runs created a database"
+expect_exit 0 "$SCALELAB" init --db empty.db
 expect_exit 0 "$SCALELAB" runs --db empty.db
+expect_contains "$OUT" "no runs in empty.db"
 expect_exit 2 "$SCALELAB" report --db empty.db --out r3
 expect_contains "$ERR" "nothing to report"
 

@@ -44,7 +44,7 @@ check bad_range "bad_range.toml:12: axes.compute.max: must be at least min" \
   "$(base | sed 's/^compute = .*/compute = {min = 1e11, max = 1e10, points = 3}/')"
 check params_in_isoflop "params_in_isoflop.toml:13: axes.params: not used in isoflop mode" \
   "$(base | sed '/^compute/a params = [1e4]')"
-check batch "batch.toml:10: train.batch_tokens: must be a positive multiple of model.seq_len (32)" \
+check batch "batch.toml:10: train.batch_tokens: must be a multiple of model.seq_len (32)" \
   "$(base | sed 's/batch_tokens = 512/batch_tokens = 500/')"
 check missing_data "missing_data.toml:4: data.path: no such file" "$(base | sed 's/corpus.txt/nope.txt/')"
 check too_many_sizes "too_many_sizes.toml:14: isoflop.sizes: the shape rule gives only" \

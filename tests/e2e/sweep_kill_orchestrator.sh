@@ -28,7 +28,8 @@ for _ in $(seq 1200); do
 done
 [ "${done_n:-0}" -ge 1 ] && [ "${busy:-0}" -ge 1 ] || fail "never reached a done and a running run: $(cat first.out)"
 kill -9 $orch
-wait $orch 2>/dev/null || true
+set +e; wait $orch 2>/dev/null; rc=$?; set -e
+[ "$rc" = 137 ] || fail "the orchestrator exited $rc before the kill -9 reached it: $(cat first.out)"
 sqlite3 o.db "SELECT id, finished_at, attempts FROM runs WHERE status = 'done' ORDER BY id" > done_before.txt
 # Its workers follow it within seconds (parent-death signal, then a checkpoint).
 for _ in $(seq 300); do

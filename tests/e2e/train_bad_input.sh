@@ -45,6 +45,10 @@ expect_contains "$ERR" "does-not-exist.toml: cannot read file"
 expect_exit 2 "$SCALELAB" train --db bad.db
 expect_contains "$ERR" "give exactly one of CONFIG or --run"
 expect_exit 2 "$SCALELAB" curves nosuchrun --db bad.db
+expect_contains "$ERR" "bad.db: no such database"
+[ ! -e bad.db ] || fail "a bad input created bad.db"
+expect_exit 0 "$SCALELAB" init --db bad.db
+expect_exit 2 "$SCALELAB" curves nosuchrun --db bad.db
 expect_contains "$ERR" "no run 'nosuchrun'"
 expect_exit 2 "$SCALELAB" train --bogus-flag
 echo "all bad-input cases exit 2 with one line and write nothing"

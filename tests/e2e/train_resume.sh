@@ -35,4 +35,23 @@ diff full.txt part.txt > /dev/null || { diff full.txt part.txt | head; fail "res
 dups=$(sqlite3 part.db "SELECT count(*) FROM (SELECT run_id, split, step FROM metrics GROUP BY 1,2,3 HAVING count(*) > 1)")
 [ "$dups" = 0 ] || fail "duplicate (run, split, step) rows"
 [ "$(sqlite3 part.db 'SELECT attempts FROM runs')" = 2 ] || fail "attempts should be 2"
+
+# A run registered by an older release, whose config this parser hashes to another
+# id (its warmup_steps = -1, which configs now resolve to steps), keeps its id and
+# checkpoint: `train --run` resumes it from where it stopped.
+expect_exit 0 "$SCALELAB" train run.toml --db old.db --runs-dir old --threads 1 --quiet --stop-after 37
+id=$(sqlite3 old.db 'SELECT id FROM runs')
+# As the older release stored it: the config with -1, under the id that text hashed to.
+aged=00000000000000a9
+sqlite3 old.db "PRAGMA foreign_keys = OFF; BEGIN;
+  UPDATE runs SET config_toml = replace(config_toml, 'warmup_steps = 2', 'warmup_steps = -1'), id = '$aged';
+  UPDATE metrics SET run_id = '$aged'; COMMIT;"
+sqlite3 old.db 'SELECT config_toml FROM runs' | grep -q '^warmup_steps = -1$' || fail "could not age the stored config"
+mv "old/$id" "old/$aged"
+id=$aged
+expect_exit 0 "$SCALELAB" train --run "$id" --db old.db --runs-dir old --threads 1 --quiet --resume
+[ "$(sqlite3 old.db 'SELECT count(*) || status FROM runs')" = 1done ] || fail "the aged run did not finish as itself"
+[ "$(ls old)" = "$id" ] || fail "the aged run trained outside old/$id: $(ls old)"
+sqlite3 old.db "$q" > old.txt
+diff full.txt old.txt > /dev/null || { diff full.txt old.txt | head; fail "the aged run's resumed curve differs"; }
 echo "resume is bit-exact over $(wc -l < full.txt) metric rows"

@@ -9,7 +9,7 @@
 #include "store/store.h"
 #include "trainer/trainer.h"
 
-namespace scalelab::app {
+namespace scalelab::sweep {
 
 class StoreSink : public trainer::MetricSink {
  public:
@@ -28,4 +28,4 @@ class StoreSink : public trainer::MetricSink {
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };
 
-}  // namespace scalelab::app
+}  // namespace scalelab::sweep

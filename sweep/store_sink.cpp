@@ -1,6 +1,6 @@
-#include "app/store_sink.h"
+#include "sweep/store_sink.h"
 
-namespace scalelab::app {
+namespace scalelab::sweep {
 
 StoreSink::~StoreSink() {
   try {
@@ -36,4 +36,4 @@ void StoreSink::heartbeat(std::int64_t step, double tokens, double tokens_per_s)
   st_.heartbeat(run_id_, step, tokens, tokens_per_s);
 }
 
-}  // namespace scalelab::app
+}  // namespace scalelab::sweep

@@ -1,0 +1,57 @@
+#pragma once
+// What a fit is made from: a sweep's finished runs or a CSV of final losses,
+// with the free-form description of the input (selection, conventions) that
+// the record keeps. The readers below are the other half of those writers, so
+// each key of the description is spelled in one place.
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fit/approaches.h"
+#include "fit/csv.h"
+#include "fit/laws.h"
+#include "store/store.h"
+
+namespace scalelab::fit {
+
+struct Dataset {
+  std::string source;          // "csv:PATH" or the sweep id
+  bool sweep = false;          // budgets are the sweep's clusters of C (else 0.1-decade bins)
+  std::vector<Point> points;   // final losses (Approaches 2 and 3)
+  std::vector<Curve> curves;   // training curves (Approach 1)
+  nlohmann::ordered_json selection = nlohmann::ordered_json::object();    // what went in, what was skipped
+  nlohmann::ordered_json conventions = nlohmann::ordered_json::object();  // FLOP and parameter conventions
+};
+
+// Sweep runs -> points and curves (store structs only; the caller reads the store).
+struct SweepConventions {
+  std::string params = "total";  // total | non_embedding
+  std::string flops = "6nd";     // 6nd | exact (tokens x the run's FLOPs per token)
+  std::string split = "train";   // curves for Approach 1: train | val
+};
+Dataset dataset_from_runs(const std::string& sweep_id, const std::vector<store::Run>&, const SweepConventions&,
+                          const std::function<std::vector<store::Metric>(const std::string& run_id)>& metrics);
+
+// A CSV of final losses -> points (`fit --csv`).
+struct CsvSpec {
+  std::string path;
+  CsvColumns columns;
+  int drop_highest = 0;
+};
+Dataset dataset_from_csv(const CsvSpec&);
+
+// Back from a stored fit's description: the CSV it read (none for a sweep's
+// fit), the sweep conventions it used, what they say in words, how many
+// points went in (-1 when not recorded).
+std::optional<CsvSpec> csv_spec_of(const nlohmann::ordered_json& selection, const std::string& source);
+SweepConventions sweep_conventions_of(const nlohmann::ordered_json& conventions);
+struct ConventionWords {
+  std::string params, flops;  // "" when not recorded
+};
+ConventionWords convention_words(const nlohmann::ordered_json& conventions);
+int points_used(const nlohmann::ordered_json& selection);
+
+}  // namespace scalelab::fit
