@@ -40,7 +40,9 @@ nlohmann::ordered_json run_fields(const Run& r) {
           {"created_at", r.created_at},
           {"started_at", r.started_at},
           {"finished_at", r.finished_at},
-          {"config_hash", r.config_hash}};
+          {"config_hash", r.config_hash},
+          {"parent_id", r.parent_id.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(r.parent_id)},
+          {"fork_step", r.fork_step ? nlohmann::ordered_json(*r.fork_step) : nlohmann::ordered_json()}};
 }
 
 void to_json(nlohmann::json& j, const Run& r) { j = nlohmann::json::parse(run_fields(r).dump()); }

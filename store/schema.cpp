@@ -164,7 +164,23 @@ ALTER TABLE runs ADD COLUMN epochs REAL;
 ALTER TABLE runs ADD COLUMN final_val_loss_se REAL;
 )sql";
 
-constexpr std::array<std::string_view, 4> kMigrations{kV1, kV2, kV3, kV4};
+// Version 5: WSD cooldown ladders (docs/schema.md). A branch is a run that forked
+// from its trunk's checkpoint at fork_step; ordinary runs have neither. ADD COLUMN
+// rather than a table rebuild: existing rows simply read NULL, which is what they
+// are. The CHECK sits on fork_step because a column's CHECK may only name columns
+// that already exist when it is added. No ON DELETE: deleting a trunk that still
+// has branches is refused, since its branches' copied rows came from it. Deferred,
+// so one transaction may add a ladder's runs in any order (register_sweep adds
+// them in launch order, which need not put a trunk before its branches).
+constexpr std::string_view kV5 = R"sql(
+ALTER TABLE runs ADD COLUMN parent_id TEXT REFERENCES runs(id) DEFERRABLE INITIALLY DEFERRED;
+ALTER TABLE runs ADD COLUMN fork_step INTEGER CONSTRAINT branch_fork CHECK (
+  (parent_id IS NULL AND fork_step IS NULL) OR
+  (parent_id IS NOT NULL AND parent_id <> id AND fork_step IS NOT NULL AND fork_step >= 1));
+CREATE INDEX runs_by_parent ON runs(parent_id, fork_step);
+)sql";
+
+constexpr std::array<std::string_view, 5> kMigrations{kV1, kV2, kV3, kV4, kV5};
 
 int application_id(sqlite3* db) {
   sql::Stmt st(db, "PRAGMA application_id");

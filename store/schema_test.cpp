@@ -104,7 +104,7 @@ TEST_CASE("a version 3 database gains the data-constrained columns, its runs rea
               "'2026-01-01T00:00:00Z', 10, 1e5, 2.5)");
   }
   auto s = Store::open(path);
-  CHECK(s->schema_version() == 4);
+  CHECK(s->schema_version() == schema::latest());  // through v4 and on
   Db d(path);
   std::vector<std::string> cols;
   sql::Stmt st(d.db, "SELECT name FROM pragma_table_info('runs') WHERE name IN "
@@ -118,4 +118,6 @@ TEST_CASE("a version 3 database gains the data-constrained columns, its runs rea
   CHECK_FALSE(r->unique_tokens);
   CHECK_FALSE(r->epochs);
   CHECK_FALSE(r->final_val_loss_se);
+  CHECK(r->parent_id.empty());  // v5: not a branch
+  CHECK_FALSE(r->fork_step);
 }

@@ -99,6 +99,14 @@ Stmt& Stmt::bind_int(int i, std::int64_t v) {
   return *this;
 }
 
+Stmt& Stmt::bind_int(int i, const std::optional<std::int64_t>& v) {
+  if (!v) {
+    check_bind(db_, stmt_, sqlite3_bind_null(stmt_, i));
+    return *this;
+  }
+  return bind_int(i, *v);
+}
+
 Stmt& Stmt::bind_real(int i, double v) {
   check_bind(db_, stmt_, std::isnan(v) ? sqlite3_bind_null(stmt_, i) : sqlite3_bind_double(stmt_, i, v));
   return *this;
@@ -140,6 +148,11 @@ std::string Stmt::col_text(int col) const {
 }
 
 std::int64_t Stmt::col_int(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+std::optional<std::int64_t> Stmt::col_opt_int(int col) const {
+  if (col_null(col)) return std::nullopt;
+  return sqlite3_column_int64(stmt_, col);
+}
 
 double Stmt::col_real(int col) const {
   return col_null(col) ? std::nan("") : sqlite3_column_double(stmt_, col);

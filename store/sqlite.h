@@ -46,6 +46,7 @@ class Stmt {
   Stmt& bind_text(int i, std::string_view v);
   Stmt& bind_text_or_null(int i, std::string_view v);  // "" is stored as NULL
   Stmt& bind_int(int i, std::int64_t v);
+  Stmt& bind_int(int i, const std::optional<std::int64_t>& v);  // nullopt is stored as NULL
   // NaN becomes NULL (SQLite cannot store NaN); columns that may hold it are nullable.
   Stmt& bind_real(int i, double v);
   Stmt& bind_real(int i, const std::optional<double>& v);
@@ -58,6 +59,7 @@ class Stmt {
   bool col_null(int col) const;
   std::string col_text(int col) const;  // NULL reads as ""
   std::int64_t col_int(int col) const;
+  std::optional<std::int64_t> col_opt_int(int col) const;
   double col_real(int col) const;  // NULL reads as NaN
   std::optional<double> col_opt_real(int col) const;
 

@@ -39,22 +39,16 @@ Sweep read_sweep(const Stmt& st) {
   return Sweep{st.col_text(0), st.col_text(1), st.col_text(2), st.col_text(3)};
 }
 
-// Column order shared by read_run and kInsertRun.
-constexpr std::string_view kRunCols =
-    "id, sweep_id, name, config_toml, config_hash, shape, n_layer, d_model, n_head, seq_len, "
-    "vocab, params_total, params_non_embedding, flops_per_token, flop_convention, "
-    "planned_tokens, status, attempts, created_at, started_at, finished_at, heartbeat_at, error, "
-    "steps_done, tokens_done, final_train_loss, final_val_loss, tokens_per_s, wall_s, unique_tokens, "
-    "epochs, final_val_loss_se";
-
 constexpr std::string_view kInsertRun =
     "INSERT INTO runs (" SCALELAB_RUN_IDENTITY_COLS
     ", status, attempts, created_at, started_at, finished_at, "
     "heartbeat_at, error, steps_done, tokens_done, final_train_loss, final_val_loss, "
     "tokens_per_s, wall_s, unique_tokens, epochs, final_val_loss_se) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
     "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, "
-    "?26, ?27, ?28, ?29, ?30, ?31, ?32) "
+    "?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34) "
     "ON CONFLICT (id) DO NOTHING";
+
+}  // namespace
 
 Run read_run(const Stmt& st) {
   Run r;
@@ -90,29 +84,33 @@ Run read_run(const Stmt& st) {
   r.unique_tokens = st.col_opt_real(29);
   r.epochs = st.col_opt_real(30);
   r.final_val_loss_se = st.col_opt_real(31);
+  r.parent_id = st.col_text(32);
+  r.fork_step = st.col_opt_int(33);
   return r;
 }
+
+namespace {
 
 void bind_run(Stmt& st, const Run& r) {
   if (r.id.empty()) throw std::invalid_argument("add_run: a run needs an id");
   check_status(r.status);
   bind_run_identity(st, r, r.sweep_id)
-      .bind_text(17, r.status)
-      .bind_int(18, r.attempts)
-      .bind_text(19, r.created_at.empty() ? now_iso8601() : r.created_at)
-      .bind_text_or_null(20, r.started_at)
-      .bind_text_or_null(21, r.finished_at)
-      .bind_text_or_null(22, r.heartbeat_at)
-      .bind_text_or_null(23, r.error)
-      .bind_int(24, r.steps_done)
-      .bind_real(25, r.tokens_done)
-      .bind_real(26, r.final_train_loss)
-      .bind_real(27, r.final_val_loss)
-      .bind_real(28, r.tokens_per_s)
-      .bind_real(29, r.wall_s)
-      .bind_real(30, r.unique_tokens)
-      .bind_real(31, r.epochs)
-      .bind_real(32, r.final_val_loss_se);
+      .bind_text(19, r.status)
+      .bind_int(20, r.attempts)
+      .bind_text(21, r.created_at.empty() ? now_iso8601() : r.created_at)
+      .bind_text_or_null(22, r.started_at)
+      .bind_text_or_null(23, r.finished_at)
+      .bind_text_or_null(24, r.heartbeat_at)
+      .bind_text_or_null(25, r.error)
+      .bind_int(26, r.steps_done)
+      .bind_real(27, r.tokens_done)
+      .bind_real(28, r.final_train_loss)
+      .bind_real(29, r.final_val_loss)
+      .bind_real(30, r.tokens_per_s)
+      .bind_real(31, r.wall_s)
+      .bind_real(32, r.unique_tokens)
+      .bind_real(33, r.epochs)
+      .bind_real(34, r.final_val_loss_se);
 }
 
 }  // namespace
@@ -133,7 +131,9 @@ sql::Stmt& bind_run_identity(sql::Stmt& st, const Run& r, const std::string& swe
       .bind_int(13, r.params_non_embedding)
       .bind_real(14, r.flops_per_token)
       .bind_text(15, r.flop_convention)
-      .bind_real(16, r.planned_tokens);
+      .bind_real(16, r.planned_tokens)
+      .bind_text_or_null(17, r.parent_id)
+      .bind_int(18, r.fork_step);
 }
 
 std::string now_iso8601() {

@@ -51,6 +51,21 @@ struct Run {
   std::optional<double> unique_tokens;      // distinct tokens in the run's training split
   std::optional<double> epochs;             // tokens_done / unique_tokens
   std::optional<double> final_val_loss_se;  // standard error of final_val_loss over its held-out sequences
+  // Schema v5, for WSD cooldown ladders: a branch forks from its trunk's
+  // checkpoint at fork_step and cools down. Both unset for an ordinary run, both
+  // set for a branch (a CHECK enforces it, fork_step >= 1).
+  std::string parent_id;                  // the trunk's run id
+  std::optional<std::int64_t> fork_step;  // the trunk's step the branch resumed from
+};
+
+// Which of the trunk's rows at exactly the fork step a branch inherits
+// (copy_trunk_rows). A run trained on its own from step 0 logs step s only if s
+// is one of its logging steps, but the trunk may have logged s only because it
+// checkpointed or stopped there; copying such a row would give the branch a
+// point an independent run would not have. The caller knows the logging
+// schedule, so it says.
+struct RowsAtFork {
+  bool train = false, val = false, evals = false;
 };
 
 struct Metric {
@@ -187,6 +202,19 @@ class Store {
   // ends the read and propagates.
   void each_metric(const std::vector<Run>& runs, const std::function<void(const Metric&)>& fn) const;
 
+  // --- ladders (store/ladder.cpp)
+  // The runs whose parent is trunk_id, by fork step (then insertion order).
+  std::vector<Run> branches(const std::string& trunk_id) const;
+  // A branch's history before it forked, so its curve reads like an independent
+  // run's: the trunk's metric and eval rows with step < fork_step, and those at
+  // fork_step for the splits at_fork names, written under branch_id in one
+  // transaction. The branch must be recorded as a branch of trunk_id at
+  // fork_step (UserError otherwise). Repeatable: an existing row at the same key
+  // takes the trunk's values, and no row after fork_step is touched. Returns the
+  // number of rows written (the same on a repeat).
+  int copy_trunk_rows(const std::string& trunk_id, const std::string& branch_id, std::int64_t fork_step,
+                      const RowsAtFork& at_fork);
+
   // --- evals: idempotent on (run, step, task, metric).
   void write_evals(const std::vector<Eval>& es);
   std::vector<Eval> evals(const std::string& run_id, const std::string& task = "") const;
@@ -204,7 +232,8 @@ class Store {
   int register_sweep(const Sweep& s, const std::vector<Run>& runs);
   std::vector<SweepRun> sweep_runs(const std::string& sweep_id) const;
   // Leases the first unleased pending or stopped member (launch order) whose
-  // cancellation was not requested; nullopt when none is left.
+  // cancellation was not requested and, for a ladder branch, whose trunk is past
+  // its fork step; nullopt when none is ready.
   std::optional<std::string> claim_run(const std::string& sweep_id, const Lease& lease);
   void set_worker(const std::string& run_id, const std::string& owner, std::int64_t worker_pid,
                   const std::string& log_path);

@@ -67,13 +67,13 @@ int Store::register_sweep(const Sweep& s, const std::vector<Run>& rs) {
     // A new run starts with the schema's defaults: pending, no attempts, no results.
     Stmt ins(db_,
              "INSERT INTO runs (" SCALELAB_RUN_IDENTITY_COLS ", created_at) "
-             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) "
              "ON CONFLICT (id) DO NOTHING");
     int added = 0;
     const auto now = now_iso8601();
     for (const auto& r : rs) {
       if (r.id.empty()) throw std::invalid_argument("register_sweep: a run needs an id");
-      bind_run_identity(ins, r, s.id).bind_text(17, now);
+      bind_run_identity(ins, r, s.id).bind_text(19, now);
       ins.run();
       added += sqlite3_changes(db_);
     }
@@ -144,6 +144,10 @@ std::optional<std::string> Store::claim_run(const std::string& sweep_id, const L
               "SELECT r.id FROM sweep_runs s JOIN runs r ON r.id = s.run_id "
               "WHERE s.sweep_id = ?1 AND r.status IN ('pending', 'stopped') AND r.cancel_requested = 0 "
               "AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.run_id = r.id) "
+              // A ladder branch waits for its fork checkpoint: the trunk writes it at
+              // fork_step before it reports a later step (docs/ladders.md).
+              "AND (r.parent_id IS NULL OR r.steps_done > 0 OR EXISTS (SELECT 1 FROM runs t "
+              "     WHERE t.id = r.parent_id AND (t.status = 'done' OR t.steps_done > r.fork_step))) "
               "ORDER BY s.position LIMIT 1");
     pick.bind_text(1, sweep_id);
     if (!pick.step()) return std::nullopt;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <queue>
 #include <set>
+#include <tuple>
 
 #include "common/error.h"
 #include "common/table.h"
@@ -179,7 +180,7 @@ class Builder {
 
 double Plan::total_tokens() const {
   double t = 0;
-  for (auto& r : runs) t += r.config.spec.tokens;
+  for (auto& r : runs) t += r.own_tokens();
   return t;
 }
 
@@ -254,8 +255,11 @@ Plan make_plan(const SweepConfig& sc) {
       }
     }
   }
-  // Until estimated, the most compute goes first.
-  std::stable_sort(plan.runs.begin(), plan.runs.end(), [](auto& a, auto& b) { return a.flops > b.flops; });
+  if (sc.mode == "ladder") make_ladders(sc, plan);
+  // Until estimated, the most compute goes first (a ladder's trunks before their branches).
+  std::stable_sort(plan.runs.begin(), plan.runs.end(), [](auto& a, auto& b) {
+    return std::make_tuple(a.parent.empty(), a.flops) > std::make_tuple(b.parent.empty(), b.flops);
+  });
   return plan;
 }
 
@@ -278,7 +282,7 @@ void estimate(Plan& plan, const SweepConfig& sc, const ThroughputFn& tokens_per_
     // Validation passes are forward-only, about a third of a training token's cost.
     double evals = std::floor(static_cast<double>(r.steps) / s.eval_every) + 1;
     double eval_tokens = evals * s.eval_batches * s.micro_batch * s.model.seq_len;
-    r.est_s = tps > 0 ? (s.tokens + eval_tokens / 3.0) / tps : -1;
+    r.est_s = tps > 0 ? (r.own_tokens() + eval_tokens / 3.0) / tps : -1;
     if (r.est_s > sc.filters.max_est_runtime_s) {
       r.skipped = fmt::format("estimated {} > filters.max_est_runtime ({})", duration(r.est_s),
                               duration(sc.filters.max_est_runtime_s));
@@ -288,7 +292,9 @@ void estimate(Plan& plan, const SweepConfig& sc, const ThroughputFn& tokens_per_
     }
   }
   plan.runs = std::move(keep);
-  std::stable_sort(plan.runs.begin(), plan.runs.end(), [](auto& a, auto& b) { return a.est_s > b.est_s; });
+  std::stable_sort(plan.runs.begin(), plan.runs.end(), [](auto& a, auto& b) {
+    return std::make_tuple(a.parent.empty(), a.est_s) > std::make_tuple(b.parent.empty(), b.est_s);
+  });
 }
 
 std::string epoch_warning(const Plan& plan, double max_epochs) {

@@ -22,6 +22,11 @@ struct PlannedRun {
   std::int64_t steps = 0;
   double est_s = -1;       // estimated wall time; < 0 until estimated
   std::string skipped;     // why a filter dropped it; empty for runs that go ahead
+  // Ladders (docs/ladders.md): a branch forks from its trunk's state at fork_step
+  // and trains only the steps after it.
+  std::string parent;          // the trunk's run id; empty for trunks and ordinary runs
+  std::int64_t fork_step = 0;
+  double own_tokens() const { return double(steps - fork_step) * double(config.spec.batch_tokens); }
 };
 
 struct Plan {
@@ -36,6 +41,11 @@ struct Plan {
 // Every run of the sweep, filtered by the filters that need no estimate. Throws
 // UserError (naming the sweep file and key) when the axes cannot be honoured.
 Plan make_plan(const SweepConfig& sc);
+
+// Ladder mode: the planned grid's points become WSD branches of one trunk per
+// size (and lr, seed); adds the trunks, first, and a note comparing the ladder's
+// compute with independent runs to the same points.
+void make_ladders(const SweepConfig& sc, Plan& plan);
 
 // The planned run whose id starts with `id_or_name` or whose name it is; a
 // UserError when none is, or when a prefix fits several.

@@ -1,6 +1,7 @@
 #include "sweep/plan_view.h"
 
 #include <algorithm>
+#include <tuple>
 #include <sstream>
 #include <thread>
 
@@ -37,6 +38,8 @@ json run_json(const PlannedRun& r) {
           {"seed", s.seed},
           {"est_s", r.est_s >= 0 ? json(r.est_s) : json()},
           {"skipped", r.skipped.empty() ? json() : json(r.skipped)},
+          {"parent", r.parent.empty() ? json() : json(r.parent)},
+          {"fork_step", r.parent.empty() ? json() : json(r.fork_step)},
           {"config", canonical_toml(r.config)}};
 }
 
@@ -102,7 +105,9 @@ std::vector<const PlannedRun*> display_order(const std::vector<PlannedRun>& runs
   for (auto& r : runs) out.push_back(&r);
   std::stable_sort(out.begin(), out.end(), [](auto* a, auto* b) {
     const auto &x = a->config.spec, &y = b->config.spec;
-    return std::tie(a->budget, a->n, x.tokens, x.optim.lr, x.seed) < std::tie(b->budget, b->n, y.tokens, y.optim.lr, y.seed);
+    // A ladder's trunk before its branches.
+    return std::make_tuple(a->budget, a->n, !a->parent.empty(), x.tokens, x.optim.lr, x.seed) <
+           std::make_tuple(b->budget, b->n, !b->parent.empty(), y.tokens, y.optim.lr, y.seed);
   });
   return out;
 }
@@ -114,6 +119,8 @@ std::vector<std::string> render_plan(const PlanView& v) {
   std::vector<std::string> head = {"id", "shape", ">N", ">N non-emb", ">D", ">C", ">tok/param", ">steps"};
   if (many_lr) head.push_back(">lr");
   if (many_seed) head.push_back(">seed");
+  const bool ladder = sc.mode == "ladder";
+  if (ladder) head.push_back("ladder");
   head.push_back(">est. time");
   Table t(head);
   for (auto* r : display_order(plan.runs)) {
@@ -123,6 +130,9 @@ std::vector<std::string> render_plan(const PlanView& v) {
                                     fmt::format("{:.3g}", r->tokens_per_param), std::to_string(r->steps)};
     if (many_lr) row.push_back(fmt::format("{:.3g}", s.optim.lr));
     if (many_seed) row.push_back(std::to_string(s.seed));
+    if (ladder)
+      row.push_back(r->parent.empty() ? "trunk"
+                                      : fmt::format("fork at {} of {}", r->fork_step, r->parent.substr(0, 12)));
     row.push_back(r->est_s >= 0 ? duration(r->est_s) : "-");
     t.add(row);
   }

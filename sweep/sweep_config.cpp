@@ -25,11 +25,12 @@ namespace {
 // reported in the file that has it.
 void check_file_keys(const TomlReader& r, const toml::table& root) {
   r.only_keys(root, "", {"name", "extends", "mode", "data", "model", "train", "eval", "checkpoint", "flops", "axes",
-                         "isoflop", "filters", "execution", "task"});
+                         "isoflop", "ladder", "filters", "execution", "task"});
   for (auto name : config::tables())
     if (auto* t = r.table(root, name, "")) r.only_keys(*t, name, config::key_names(name));
   if (auto* t = r.table(root, "isoflop", ""))
     r.only_keys(*t, "isoflop", {"sizes", "span", "tokens_per_param", "tolerance"});
+  if (auto* t = r.table(root, "ladder", "")) r.only_keys(*t, "ladder", {"trunk_tokens_per_param"});
   if (auto* t = r.table(root, "filters", ""))
     r.only_keys(*t, "filters", {"min_steps", "max_est_runtime", "min_tokens_per_param", "max_tokens_per_param"});
   if (auto* t = r.table(root, "execution", ""))
@@ -336,6 +337,9 @@ void read_settings(const Layered& L, const toml::table& root, SweepConfig& sc) {
     if (s.sizes > 1 && s.span == 1.0)
       L.fail(t->get("span"), "isoflop.span", fmt::format("{} sizes need a span above 1", s.sizes));
   }
+  if (auto* t = L.at(root, "ladder").table(root, "ladder", ""))
+    sc.ladder.trunk_tokens_per_param =
+        L.at(*t, "trunk_tokens_per_param").positive(*t, "trunk_tokens_per_param", "ladder", 0);
   if (auto* t = L.at(root, "filters").table(root, "filters", "")) {
     auto& f = sc.filters;
     f.min_steps = L.at(*t, "min_steps").positive_int(*t, "min_steps", "filters", f.min_steps);
@@ -386,6 +390,19 @@ void read_settings(const Layered& L, const toml::table& root, SweepConfig& sc) {
   }
 }
 
+// A ladder's branches are WSD runs cooling down over part of their length.
+void check_ladder(const Layered& L, const toml::table& root, const SweepConfig& sc) {
+  const auto& w = sc.base.schedule;
+  auto* train = root.get_as<toml::table>("train");
+  auto at = [&](const char* k) { return train && train->get(k) ? train->get(k) : static_cast<const toml::node*>(train); };
+  if (w.kind != "wsd")
+    L.fail(at("schedule"), "train.schedule",
+           fmt::format("a ladder's branches are WSD runs; set schedule = \"wsd\", got \"{}\"", w.kind));
+  if (!(w.decay_fraction > 0 && w.decay_fraction < 1))
+    L.fail(at("decay_fraction"), "train.decay_fraction",
+           fmt::format("a ladder's cooldown fraction must be in (0, 1), got {}", w.decay_fraction));
+}
+
 // Checks that the axes fit the mode and that every run gets a shape and a D.
 void check_mode(const Layered& L, const toml::table& root, SweepConfig& sc) {
   auto* axes = root.get_as<toml::table>("axes");
@@ -400,6 +417,8 @@ void check_mode(const Layered& L, const toml::table& root, SweepConfig& sc) {
   }
   if (auto* n = axis("compute"))
     L.fail(n, "axes.compute", "only used in isoflop mode; set mode = \"isoflop\" or use axes.params and axes.tokens");
+  if (sc.mode == "ladder") check_ladder(L, root, sc);
+  else if (auto* n = root.get("ladder")) L.fail(n, "ladder", "only used in ladder mode; set mode = \"ladder\"");
   for (auto k : {"d_model", "n_layer"})
     if (axis(k) && axis("params"))
       L.fail(axis(k), join_key("axes", k), "give axes.params or the shape axes (d_model, n_layer), not both");
@@ -425,35 +444,12 @@ void record_origins(const toml::table& t, const std::string& prefix, const std::
 
 }  // namespace
 
-std::vector<std::string> parse_devices(const std::vector<std::string>& names) {
-  static const std::regex device_re("cpu|cuda(:[0-9]+)?");
-  std::vector<std::string> out;
-  for (auto d : names) {
-    d.erase(0, d.find_first_not_of(" \t"));
-    d.erase(d.find_last_not_of(" \t") + 1);
-    if (!std::regex_match(d, device_re)) user_error("expected cpu, cuda or cuda:N, got '{}'", d);
-    if (std::find(out.begin(), out.end(), d) != out.end()) user_error("device '{}' is listed twice", d);
-    out.push_back(d);
-  }
-  if (out.empty()) user_error("expected at least one device");
-  if (out.size() > 1 && std::find(out.begin(), out.end(), "cpu") != out.end())
-    user_error("cpu cannot be mixed with GPUs; list either cpu or cuda devices");
-  return out;
-}
 
 void SweepConfig::fail(const std::string& key, std::string_view what) const {
   auto it = origin.find(key);
   user_error("{}: {}: {}", it != origin.end() ? it->second : (files.empty() ? path : files.back()), key, what);
 }
 
-double parse_duration(std::string_view text) {
-  static const std::regex re(R"(\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(s|m|min|h)?\s*)");
-  std::match_results<std::string_view::const_iterator> m;
-  if (!std::regex_match(text.begin(), text.end(), m, re)) return NAN;
-  double v = std::stod(m[1].str());
-  auto unit = m[2].str();
-  return unit == "h" ? v * 3600 : (unit == "m" || unit == "min") ? v * 60 : v;
-}
 
 SweepConfig load_sweep_config(const std::string& path, bool check_data) {
   SweepConfig sc;
@@ -465,7 +461,7 @@ SweepConfig load_sweep_config(const std::string& path, bool check_data) {
   sc.name = L.at(root, "name").string(root, "name", "").value_or(fs::path(path).stem().string());
   if (sc.name.empty()) L.fail(root.get("name"), "name", "expected a non-empty sweep name");
   std::string mode_default = root.get_as<toml::table>("axes") && root["axes"]["compute"] ? "isoflop" : "grid";
-  sc.mode = L.at(root, "mode").one_of(root, "mode", "", mode_default, {"grid", "isoflop"});
+  sc.mode = L.at(root, "mode").one_of(root, "mode", "", mode_default, {"grid", "isoflop", "ladder"});
   auto* data = L.at(root, "data").table(root, "data", "");
   if (!data) L.fail(nullptr, "data", "missing table; expected [data] with kind and path");
   read_data(readers(L), *data, sc.base, check_data);

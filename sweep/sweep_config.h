@@ -20,6 +20,12 @@ struct IsoflopSettings {
   double tolerance = 0.01;       // drop runs whose whole-step D misses the budget by more
 };
 
+// Cooldown ladders (docs/ladders.md): per size one warmup-stable trunk, and WSD
+// branches forked from it at each D of the tokens axes.
+struct LadderSettings {
+  double trunk_tokens_per_param = 0;  // the trunk's length as D/N; 0 = up to the last fork
+};
+
 struct Filters {
   std::int64_t min_steps = 1;
   double max_est_runtime_s = std::numeric_limits<double>::infinity();
@@ -40,7 +46,7 @@ struct ExecutionSettings {
 struct SweepConfig {
   std::string name;
   std::string path;  // absolute path of the top file; part of the sweep's identity
-  std::string mode;  // "grid" | "isoflop"
+  std::string mode;  // "grid" | "isoflop" | "ladder"
   std::vector<std::string> files;  // every file read, base files first
   std::string resolved_toml;       // all layers merged, as stored with the sweep
 
@@ -59,6 +65,7 @@ struct SweepConfig {
   std::vector<double> train_fraction;    // modular task only; empty: base.task.train_fraction
 
   IsoflopSettings isoflop;
+  LadderSettings ladder;
   Filters filters;
   ExecutionSettings execution;
 

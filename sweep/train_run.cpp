@@ -137,6 +137,31 @@ const std::atomic<bool>& stop_on_signals() {
   return g_stop;
 }
 
+namespace {
+
+// Ladders (docs/ladders.md): a trunk keeps the checkpoints its branches fork from;
+// a branch without a checkpoint of its own starts from its trunk's, and first takes
+// the trunk's rows up to the fork that an independent run would have logged.
+void ladder_options(const PreparedRun& p, trainer::TrainOptions& opt) {
+  auto& st = *p.store;
+  for (auto& b : st.branches(p.record.id))
+    if (b.fork_step) opt.keep_at.push_back(*b.fork_step);
+  std::sort(opt.keep_at.begin(), opt.keep_at.end());
+  opt.keep_at.erase(std::unique(opt.keep_at.begin(), opt.keep_at.end()), opt.keep_at.end());
+  if (p.record.parent_id.empty() || !p.record.fork_step) return;
+  const std::int64_t fork = *p.record.fork_step;
+  const auto trunk_dir = fs::path(p.run_dir).parent_path() / p.record.parent_id;
+  opt.fork_from = trainer::fork_checkpoint_path(trunk_dir.string(), fork);
+  if (fs::exists(fs::path(p.run_dir) / "checkpoint.pt")) return;  // it resumes from its own
+  const auto& s = p.config.spec;
+  const int task_every = s.task_every > 0 ? s.task_every : s.eval_every;
+  st.copy_trunk_rows(p.record.parent_id, p.record.id, fork,
+                     {fork % s.log_every == 0, fork % s.eval_every == 0,
+                      !s.task.name.empty() && fork % task_every == 0});
+}
+
+}  // namespace
+
 TrainOutcome train_run(PreparedRun& p, const TrainRequest& r, const std::atomic<bool>* stop) {
   trainer::TrainOptions opt;
   opt.run_dir = p.run_dir;
@@ -146,6 +171,7 @@ TrainOutcome train_run(PreparedRun& p, const TrainRequest& r, const std::atomic<
   opt.progress = r.progress;
   opt.stop_after_steps = r.stop_after;
   opt.stop = stop;
+  ladder_options(p, opt);
   auto& st = *p.store;
   st.mark_running(p.record.id);
   StoreSink sink(st, p.record.id);

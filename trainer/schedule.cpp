@@ -2,12 +2,17 @@
 // so a resumed run needs no scheduler state.
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <numbers>
 
 #include "common/error.h"
 #include "trainer/trainer.h"
 
 namespace scalelab::trainer {
+
+std::string fork_checkpoint_path(const std::string& run_dir, std::int64_t step) {
+  return (std::filesystem::path(run_dir) / ("fork-" + std::to_string(step) + ".pt")).string();
+}
 
 std::int64_t total_steps(const RunSpec& s) {
   if (s.batch_tokens < 1) user_error("batch_tokens must be >= 1 (got {})", s.batch_tokens);

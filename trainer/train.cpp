@@ -2,6 +2,7 @@
 // stopping around Engine::step. Everything that decides a row's numbers is a
 // pure function of (spec, step, checkpointed state), which is what makes a
 // resumed CPU run reproduce an uninterrupted one bit for bit.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -32,6 +33,40 @@ void validate(const RunSpec& s, const TrainOptions& opt) {
   if (s.checkpoint_every < 1) user_error("checkpoint_every must be >= 1 (got {})", s.checkpoint_every);
   if (opt.run_dir.empty()) user_error("run_dir must be set (checkpoints are written there)");
   (void)lr_at(s.optim, s.schedule, 0, 1);  // rejects an unknown schedule kind up front
+}
+
+void validate_keep_at(const std::vector<std::int64_t>& keep_at, std::int64_t total) {
+  std::string bad;
+  for (auto k : keep_at)
+    if (k < 1 || k > total) bad += (bad.empty() ? "" : ", ") + std::to_string(k);
+  if (!bad.empty()) user_error("keep_at: step(s) {} outside this run's steps [1, {}]", bad, total);
+}
+
+// A branch is the same computation as its independent run only if the trunk's
+// learning rate matched its own before the fork: the shared warmup, then the peak.
+// Past the peak (the cooldown has begun) the trunk's constant LR would be wrong.
+void check_fork_step(const RunSpec& s, const std::string& path, std::int64_t fork, std::int64_t total) {
+  if (fork > total)
+    user_error("fork checkpoint '{}' is at step {}, past this run's last step {}", path, fork, total);
+  for (std::int64_t k = warmup_steps(s.schedule, total); k < fork; ++k)
+    if (lr_at(s.optim, s.schedule, k, total) != s.optim.lr)
+      user_error("fork checkpoint '{}' is at step {}, but this run's learning rate leaves its peak "
+                 "at step {}: fork at or before the cooldown's start",
+                 path, fork, k);
+}
+
+// Where the run starts: its own checkpoint when resuming, else a trunk's kept
+// checkpoint for a branch, else step 0. A fresh branch writes its own checkpoint
+// at once, so that from then on it owns its state (a resume never needs the trunk).
+Progressed starting_point(const RunSpec& s, const TrainOptions& opt, Engine& engine, std::int64_t total) {
+  if (opt.resume) {
+    if (auto p = load_checkpoint(opt.run_dir, engine, total)) return *p;
+  }
+  if (opt.fork_from.empty()) return {};
+  const Progressed p = load_fork_checkpoint(opt.fork_from, engine);
+  check_fork_step(s, opt.fork_from, p.step, total);
+  save_checkpoint(opt.run_dir, engine, p, total);
+  return p;
 }
 
 class Run {
@@ -68,11 +103,25 @@ class Run {
     r.wall_s = wall();
     return r;
   }
+  bool kept(std::int64_t step) const {
+    return std::find(opt_.keep_at.begin(), opt_.keep_at.end(), step) != opt_.keep_at.end();
+  }
   void checkpoint(std::int64_t step) {
     if (step == last_checkpoint_) return;
     sink_.flush();  // rows the checkpoint covers must never be lost
-    save_checkpoint(opt_.run_dir, engine_, {step, double(step) * tps_, wall()}, total_);
+    const Progressed p{step, double(step) * tps_, wall()};
+    if (kept(step)) keep(p);
+    save_checkpoint(opt_.run_dir, engine_, p, total_);
     last_checkpoint_ = step;
+  }
+  // Written before checkpoint.pt: a crash between the two resumes from an earlier
+  // checkpoint and passes this step again. A resumed trunk keeps a fork file that
+  // exists, since branches may already have started from it; a fresh run rewrites it.
+  void keep(const Progressed& p) {
+    const std::string path = fork_checkpoint_path(opt_.run_dir, p.step);
+    std::error_code ec;
+    if (opt_.resume && std::filesystem::exists(path, ec)) return;
+    save_checkpoint_as(path, engine_, p, total_);
   }
   void report(std::int64_t step, bool final) {
     ProgressState s;
@@ -136,7 +185,7 @@ TrainResult Run::go() {
     const bool eval_now = step % spec_.eval_every == 0 || last;
     const int task_every = spec_.task_every > 0 ? spec_.task_every : spec_.eval_every;
     const bool task_now = engine_.has_task() && (step % task_every == 0 || last);
-    const bool ckpt_now = step % spec_.checkpoint_every == 0 || last;
+    const bool ckpt_now = step % spec_.checkpoint_every == 0 || last || kept(step);
     const bool progress_now = progress_.due() || last;
     const bool heartbeat_now = seconds_since(last_heartbeat_) >= 5;
     // On CPU a sync is free, so check every step; on a GPU, only where we sync anyway.
@@ -193,11 +242,9 @@ TrainResult train(const RunSpec& spec, const TrainOptions& opt, MetricSink& sink
   std::filesystem::create_directories(opt.run_dir, ec);
   if (ec) user_error("cannot create run directory '{}': {}", opt.run_dir, ec.message());
   const std::int64_t total = total_steps(s);
+  validate_keep_at(opt.keep_at, total);
   Engine engine(s, corpus, device, true, task);
-  Progressed from;
-  if (opt.resume) {
-    if (auto p = load_checkpoint(opt.run_dir, engine, total)) from = *p;
-  }
+  const Progressed from = starting_point(s, opt, engine, total);
   // In the units tokens_done counts, so that epochs = tokens_done / unique_tokens: a
   // task item is seq_len input positions (docs/emergence.md).
   std::optional<double> unique;

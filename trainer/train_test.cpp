@@ -237,3 +237,197 @@ TEST_CASE("start-up errors are UserErrors") {
   again.resume = true;
   CHECK_THROWS_AS(train(s, again, sink), scalelab::UserError);
 }
+
+// ---- Cooldown ladders: a trunk keeps checkpoints, branches fork from them ----
+
+namespace {
+
+// A WSD run of 40 steps cooling down over the last 10 (from step 30), and its
+// trunk: the same warmup, then the peak LR, for longer than 30 steps so that no
+// row up to 30 is logged only because it ended the trunk.
+RunSpec wsd_spec() {
+  RunSpec s = tiny_spec();
+  s.tokens = 40 * 256;
+  s.eval_every = 5;
+  s.schedule.kind = "wsd";
+  s.schedule.warmup_steps = 3;
+  s.schedule.decay_fraction = 0.25;
+  return s;
+}
+
+RunSpec trunk_spec() {
+  RunSpec s = wsd_spec();
+  s.tokens = 36 * 256;
+  s.schedule.kind = "constant";
+  return s;
+}
+
+std::vector<MetricRow> rows_between(const std::vector<MetricRow>& rows, std::int64_t lo, std::int64_t hi) {
+  std::vector<MetricRow> out;
+  for (auto& r : rows)
+    if (r.step > lo && r.step <= hi) out.push_back(r);
+  return out;
+}
+
+void check_same_rows(const std::vector<MetricRow>& got, const std::vector<MetricRow>& want) {
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CAPTURE(i);
+    CAPTURE(want[i].step);
+    CHECK(got[i].step == want[i].step);
+    CHECK(got[i].split == want[i].split);
+    CHECK(got[i].loss == want[i].loss);  // bit for bit, not Approx
+    CHECK(got[i].grad_norm == want[i].grad_norm);
+    CHECK(got[i].lr == want[i].lr);
+    CHECK(got[i].tokens == want[i].tokens);
+    CHECK(got[i].flops == want[i].flops);
+  }
+}
+
+// The independent WSD run and the trunk, trained once for all the fork tests.
+struct Ladder {
+  fs::path trunk_dir;
+  std::vector<MetricRow> independent, trunk;
+};
+
+const Ladder& ladder() {
+  static const Ladder l = [] {
+    Ladder x;
+    Capture whole, trunk;
+    REQUIRE(train(wsd_spec(), quiet(temp_dir("fork-independent")), whole).status == "done");
+    x.trunk_dir = temp_dir("fork-trunk");
+    TrainOptions o = quiet(x.trunk_dir);
+    o.keep_at = {30};
+    REQUIRE(train(trunk_spec(), o, trunk).status == "done");
+    x.independent = whole.rows;
+    x.trunk = trunk.rows;
+    return x;
+  }();
+  return l;
+}
+
+TrainOptions branch_options(const fs::path& dir) {
+  TrainOptions o = quiet(dir);
+  o.fork_from = fork_checkpoint_path(ladder().trunk_dir.string(), 30);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("a branch forked from the trunk at its cooldown start reproduces the WSD run bit for bit") {
+  const Ladder& l = ladder();
+  const std::string fork_file = fork_checkpoint_path(l.trunk_dir.string(), 30);
+  CHECK(fs::exists(fork_file));
+  CHECK(!fs::exists(fork_file + ".tmp"));
+  // The trunk's rows up to the fork are the WSD run's: same warmup, LR, batches.
+  check_same_rows(rows_between(l.trunk, 0, 30), rows_between(l.independent, 0, 30));
+
+  Capture branch;
+  const fs::path dir = temp_dir("fork-branch");
+  const TrainResult r = train(wsd_spec(), branch_options(dir), branch);
+  CHECK(r.status == "done");
+  CHECK(r.steps == 40);
+  CHECK(r.tokens == 40.0 * 256);
+  // No row for the fork step itself: the caller copies the trunk's rows up to 30.
+  REQUIRE(!branch.rows.empty());
+  CHECK(branch.rows.front().step > 30);
+  check_same_rows(branch.rows, rows_between(l.independent, 30, 40));
+  CHECK(r.final_val_loss == split_rows(l.independent, "val").back().loss);
+  CHECK(fs::exists(dir / "checkpoint.pt"));
+}
+
+TEST_CASE("a fork branch starts at the fork step with its own tokens and no trunk wall time") {
+  const Ladder& l = ladder();
+  TrainOptions o = branch_options(temp_dir("fork-at-once"));
+  o.stop_after_steps = 30;  // stop before its first step
+  Capture sink;
+  const TrainResult r = train(wsd_spec(), o, sink);
+  CHECK(r.status == "stopped");
+  CHECK(r.steps == 30);
+  CHECK(r.tokens == 30.0 * 256);
+  CHECK(sink.rows.empty());
+  // The trunk's 30 steps took real time; the branch has spent next to none.
+  const auto trunk30 = rows_between(l.trunk, 29, 30);
+  REQUIRE(!trunk30.empty());
+  CHECK(r.wall_s < 0.5 * trunk30.back().wall_s);
+}
+
+TEST_CASE("a fork branch stopped and resumed from its own checkpoint gives the same rows") {
+  const Ladder& l = ladder();
+  const fs::path dir = temp_dir("fork-resumed");
+  // A copy of the trunk's fork file, deleted after the first session: the resume
+  // must come from the branch's own checkpoint, not need the trunk.
+  fs::create_directories(dir / "trunk");
+  const std::string fork_copy = fork_checkpoint_path((dir / "trunk").string(), 30);
+  fs::copy_file(fork_checkpoint_path(l.trunk_dir.string(), 30), fork_copy);
+  TrainOptions first = quiet(dir / "branch");
+  first.fork_from = fork_copy;
+  first.stop_after_steps = 33;
+  Capture part1, part2;
+  const TrainResult r1 = train(wsd_spec(), first, part1);
+  CHECK(r1.status == "stopped");
+  CHECK(r1.steps == 33);
+  fs::remove(fork_copy);
+  TrainOptions second = first;
+  second.stop_after_steps = -1;
+  second.resume = true;
+  const TrainResult r2 = train(wsd_spec(), second, part2);
+  CHECK(r2.status == "done");
+  CHECK(r2.steps == 40);
+  std::vector<MetricRow> joined = part1.rows;
+  joined.insert(joined.end(), part2.rows.begin(), part2.rows.end());
+  check_same_rows(joined, rows_between(l.independent, 30, 40));
+}
+
+TEST_CASE("a resumed trunk passing a kept step again keeps the existing fork file") {
+  const fs::path dir = temp_dir("fork-trunk-again");
+  TrainOptions o = quiet(dir);
+  o.keep_at = {30};
+  o.stop_after_steps = 25;
+  Capture sink;
+  REQUIRE(train(trunk_spec(), o, sink).status == "stopped");
+  fs::copy_file(dir / "checkpoint.pt", dir / "at-25.pt");
+  o.stop_after_steps = -1;
+  o.resume = true;
+  REQUIRE(train(trunk_spec(), o, sink).status == "done");
+  const std::string fork_file = fork_checkpoint_path(dir.string(), 30);
+  REQUIRE(fs::exists(fork_file));
+  const auto written = fs::last_write_time(fork_file);
+  // Back to step 25, as after a crash between the fork file and checkpoint.pt.
+  fs::copy_file(dir / "at-25.pt", dir / "checkpoint.pt", fs::copy_options::overwrite_existing);
+  ::usleep(20000);  // a rewrite would show in the modification time
+  CHECK(train(trunk_spec(), o, sink).status == "done");
+  CHECK(fs::last_write_time(fork_file) == written);
+}
+
+TEST_CASE("fork and keep_at errors are UserErrors naming the problem") {
+  const Ladder& l = ladder();
+  Capture sink;
+  const fs::path dir = temp_dir("fork-errors");
+  TrainOptions o = branch_options(dir / "missing");
+  o.fork_from = fork_checkpoint_path(l.trunk_dir.string(), 35);
+  CHECK_THROWS_WITH_AS(train(wsd_spec(), o, sink),
+                       fmt::format("fork checkpoint {} not found: the trunk has not reached step 35 yet",
+                                   o.fork_from).c_str(),
+                       scalelab::UserError);
+
+  RunSpec wide = wsd_spec();
+  wide.model.d_model = 64;
+  CHECK_THROWS_WITH_AS(train(wide, branch_options(dir / "wide"), sink),
+                       doctest::Contains("different model"), scalelab::UserError);
+  RunSpec batch = wsd_spec();
+  batch.batch_tokens = 512;
+  batch.tokens = 20 * 512;
+  CHECK_THROWS_WITH_AS(train(batch, branch_options(dir / "batch"), sink),
+                       doctest::Contains("tokens per step"), scalelab::UserError);
+  // Cooling from step 20 means the trunk's constant LR at 20..29 was wrong for it.
+  RunSpec early = wsd_spec();
+  early.schedule.decay_fraction = 0.5;
+  CHECK_THROWS_WITH_AS(train(early, branch_options(dir / "early"), sink),
+                       doctest::Contains("leaves its peak at step 20"), scalelab::UserError);
+
+  TrainOptions k = quiet(dir / "keep");
+  k.keep_at = {0, 10, 37};
+  CHECK_THROWS_WITH_AS(train(trunk_spec(), k, sink),
+                       "keep_at: step(s) 0, 37 outside this run's steps [1, 36]", scalelab::UserError);
+}

@@ -142,7 +142,15 @@ struct TrainOptions {
   Progress progress = Progress::Line;
   std::int64_t stop_after_steps = -1;  // stop (checkpointed, status "stopped") once step reaches this
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler: checkpoint and return
+  // Cooldown ladders (docs/ladders.md). A trunk keeps the checkpoints of these
+  // steps as fork_checkpoint_path(run_dir, step); a branch with no checkpoint of
+  // its own starts from `fork_from`, a trunk's kept checkpoint, at that step.
+  std::vector<std::int64_t> keep_at;
+  std::string fork_from;
 };
+
+// run_dir/fork-<step>.pt: a trunk's checkpoint at `step`, kept for its branches.
+std::string fork_checkpoint_path(const std::string& run_dir, std::int64_t step);
 
 struct TrainResult {
   std::string status;  // "done" | "diverged" | "stopped"

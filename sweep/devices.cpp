@@ -1,0 +1,40 @@
+// The small value parsers of sweep configs and flags: device lists and durations.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "sweep/sweep_config.h"
+
+namespace scalelab::sweep {
+
+std::vector<std::string> parse_devices(const std::vector<std::string>& names) {
+  static const std::regex device_re("cpu|cuda(:[0-9]+)?");
+  std::vector<std::string> out;
+  for (auto d : names) {
+    d.erase(0, d.find_first_not_of(" \t"));
+    d.erase(d.find_last_not_of(" \t") + 1);
+    if (!std::regex_match(d, device_re)) user_error("expected cpu, cuda or cuda:N, got '{}'", d);
+    if (std::find(out.begin(), out.end(), d) != out.end()) user_error("device '{}' is listed twice", d);
+    out.push_back(d);
+  }
+  if (out.empty()) user_error("expected at least one device");
+  if (out.size() > 1 && std::find(out.begin(), out.end(), "cpu") != out.end())
+    user_error("cpu cannot be mixed with GPUs; list either cpu or cuda devices");
+  return out;
+}
+
+double parse_duration(std::string_view text) {
+  static const std::regex re(R"(\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(s|m|min|h)?\s*)");
+  std::match_results<std::string_view::const_iterator> m;
+  if (!std::regex_match(text.begin(), text.end(), m, re)) return NAN;
+  double v = std::stod(m[1].str());
+  auto unit = m[2].str();
+  return unit == "h" ? v * 3600 : (unit == "m" || unit == "min") ? v * 60 : v;
+}
+
+}  // namespace scalelab::sweep

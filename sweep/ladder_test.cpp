@@ -1,0 +1,111 @@
+#include <doctest/doctest.h>
+
+#include <map>
+#include <set>
+
+#include "sweep/plan.h"
+#include "sweep/test_files.h"
+
+using namespace scalelab;
+using sweep::testing::Dir;
+
+namespace {
+
+// Two widths, three D/N points each, branches cooling down over their last 25%.
+std::string ladder_config(const std::string& extra = "") {
+  return R"(name = "lad"
+mode = "ladder"
+[data]
+path = "CORPUS"
+[model]
+n_layer = 1
+n_head = 2
+seq_len = 32
+[train]
+batch_tokens = 512
+schedule = "wsd"
+decay_fraction = 0.25
+lr = 3e-3
+)" + extra + R"(
+[axes]
+d_model = [16, 32]
+tokens = [51200, 102400, 204800]
+)";
+}
+
+sweep::Plan plan_of(const Dir& d, const std::string& text) {
+  return sweep::make_plan(sweep::load_sweep_config(d.write("lad.toml", text)));
+}
+
+std::string error_of(const Dir& d, const std::string& text) {
+  return sweep::testing::user_error_of([&] { plan_of(d, text); }, "ladder config was accepted");
+}
+
+}  // namespace
+
+TEST_CASE("a ladder plans one trunk per size and its branches as the independent WSD runs") {
+  Dir d;
+  auto plan = plan_of(d, ladder_config());
+  REQUIRE(plan.runs.size() == 8);
+  std::map<std::string, const sweep::PlannedRun*> trunks;
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& t = plan.runs[i];
+    CHECK(t.parent.empty());  // trunks come first
+    CHECK(t.config.spec.schedule.kind == "constant");
+    CHECK(t.config.name.find("/trunk") != std::string::npos);
+    trunks[t.record.id] = &t;
+  }
+  for (std::size_t i = 2; i < plan.runs.size(); ++i) {
+    const auto& b = plan.runs[i];
+    REQUIRE(trunks.count(b.parent));
+    const auto& t = *trunks[b.parent];
+    CHECK(b.record.parent_id == t.record.id);
+    CHECK(b.record.shape == t.record.shape);
+    const auto& s = b.config.spec;
+    CHECK(s.schedule.kind == "wsd");
+    // The shared warmup: 2% of the shortest branch (100 steps), as steps in both.
+    CHECK(s.schedule.warmup_steps == 2);
+    CHECK(t.config.spec.schedule.warmup_steps == 2);
+    // The fork is where the cooldown starts: the last 25% of the branch's steps.
+    CHECK(b.fork_step == b.steps - b.steps / 4);
+    CHECK(b.record.fork_step == b.fork_step);
+    CHECK(b.fork_step <= t.steps);
+    // Before the fork the branch's LR is the trunk's, step for step; after it, it cools.
+    for (std::int64_t k = 0; k < b.fork_step; ++k)
+      CHECK(trainer::lr_at(s.optim, s.schedule, k, b.steps) ==
+            trainer::lr_at(t.config.spec.optim, t.config.spec.schedule, k, t.steps));
+    CHECK(trainer::lr_at(s.optim, s.schedule, b.fork_step, b.steps) < s.optim.lr);
+    // Its identity is the independent run's: the same config read as a run config.
+    auto rc = sweep::parse_run_config(b.record.config_toml, "branch");
+    CHECK(sweep::run_id(rc) == b.record.id);
+    CHECK(b.flops == doctest::Approx(b.record.flops_per_token * b.own_tokens()));
+  }
+  // The longest branch (400 steps) forks at 300: the trunk's length.
+  for (auto& [id, t] : trunks) CHECK(t->steps == 300);
+  bool noted = false;
+  for (auto& n : plan.notes) noted |= n.find("ladder: 2 trunk(s) and 6 cooldown branches") != std::string::npos;
+  CHECK(noted);
+}
+
+TEST_CASE("a longer trunk keeps its branches, and ladder inputs that cannot work are refused") {
+  Dir d;
+  auto longer = plan_of(d, ladder_config() + "[ladder]\ntrunk_tokens_per_param = 1000\n");
+  CHECK(longer.runs.front().steps > 300);
+  auto err = error_of(d, ladder_config() + "[ladder]\ntrunk_tokens_per_param = 10\n");
+  CHECK(err.find("ladder.trunk_tokens_per_param: branch lad/") != std::string::npos);
+  CHECK(err.find("beyond the trunk's") != std::string::npos);
+
+  auto cosine = ladder_config();
+  cosine.replace(cosine.find("schedule = \"wsd\""), 16, "schedule = \"cosine\"");
+  CHECK(error_of(d, cosine).find("lad.toml:11: train.schedule: a ladder's branches are WSD runs") !=
+        std::string::npos);
+  for (std::string f : {"0.0", "1.0"}) {
+    auto text = ladder_config();
+    text.replace(text.find("decay_fraction = 0.25"), 21, "decay_fraction = " + f);
+    CHECK(error_of(d, text).find("train.decay_fraction: a ladder's cooldown fraction must be in (0, 1)") !=
+          std::string::npos);
+  }
+  auto grid = ladder_config("[ladder]\ntrunk_tokens_per_param = 10\n");
+  grid.replace(grid.find("mode = \"ladder\""), 15, "mode = \"grid\"  ");
+  CHECK(error_of(d, grid).find("ladder: only used in ladder mode") != std::string::npos);
+}
