@@ -25,7 +25,7 @@ struct FitArgs {
   bool no_filter = false;
   std::optional<double> min_tpp, near_optimal, max_epochs;
   std::string approaches = "3", law = "auto", x = "c", solver = "auto";
-  std::string params = "total", flops = "6nd", split = "train";
+  fit::SweepConventions conv;  // --params, --flops, --split, --allow-mixed-schedules
   bool json = false;
 };
 
@@ -85,7 +85,7 @@ void run_fit_command(FitArgs& a) {
     if (!sw) user_error("{}: no sweep '{}' (see `scalelab runs`)", a.db, a.sweep);
     const bool curves = std::find(approaches.begin(), approaches.end(), 1) != approaches.end();
     ds = fit::dataset_from_runs(
-        sw->id, st->runs(sw->id), {a.params, a.flops, a.split},
+        sw->id, st->runs(sw->id), a.conv,
         curves ? std::function<std::vector<store::Metric>(const std::string&)>(
                      [&](const std::string& id) { return st->metrics(id); })
                : nullptr);
@@ -174,10 +174,12 @@ void add_fit_commands(CLI::App& root) {
       ->default_str("24");
   fit->add_option("--holdout", fa->o.holdout, "largest | none | a FLOP threshold: refit below it, predict the rest")
       ->default_str("largest");
-  fit->add_option("--params", fa->params, "Parameter convention for sweeps: total | non_embedding")->default_str("total");
-  fit->add_option("--flops", fa->flops, "FLOP convention for sweeps: 6nd | exact (the run's FLOPs per token)")
+  fit->add_option("--params", fa->conv.params, "Parameter convention for sweeps: total | non_embedding")->default_str("total");
+  fit->add_option("--flops", fa->conv.flops, "FLOP convention for sweeps: 6nd | exact (the run's FLOPs per token)")
       ->default_str("6nd");
-  fit->add_option("--split", fa->split, "Approach 1 curves: train | val")->default_str("train");
+  fit->add_option("--split", fa->conv.split, "Approach 1 curves: train | val")->default_str("train");
+  fit->add_flag("--allow-mixed-schedules", fa->conv.allow_mixed_schedules,
+                "Fit runs of different LR schedules (or WSD cooldown fractions) together; refused by default");
   fit->add_option("--budget-tolerance", fa->o.budget_tolerance, "Runs within this many decades of C share a budget")
       ->default_str("0.1");
   fit->add_option("--threads", fa->threads, "Threads (0 = all cores)")->default_str("0");

@@ -6,6 +6,7 @@
 #include "common/table.h"
 #include "store/run_json.h"
 #include "store/store.h"
+#include "sweep/status_view.h"
 
 namespace scalelab::app {
 
@@ -27,16 +28,7 @@ void list_runs(const RunsArgs& a) {
   auto runs = st->runs(sweep_id);
   if (a.json) return fmt::print("{}\n", nlohmann::json(runs).dump(2));
   if (runs.empty()) return fmt::print("no runs in {}\n", a.db);
-  Table t({"id", "name", "shape", ">N", ">N non-emb", ">tokens", ">epochs", "status", ">val loss", ">train loss",
-           ">tok/s"});
-  for (auto& r : runs) {
-    auto loss = [](const std::optional<double>& v) { return v ? fmt::format("{:.4f}", *v) : std::string("-"); };
-    t.add({r.id.substr(0, 12), r.name, r.shape, si(r.params_total), si(r.params_non_embedding),
-           fmt::format("{}/{}", si(r.tokens_done), si(r.planned_tokens)),
-           r.epochs ? fmt::format("{:.3g}", *r.epochs) : "-", r.status, loss(r.final_val_loss),
-           loss(r.final_train_loss), r.tokens_per_s > 0 ? si(r.tokens_per_s) : "-"});
-  }
-  fmt::print("{}", t.render());
+  fmt::print("{}", sweep::render_runs(runs));
 }
 
 struct CurvesArgs {

@@ -97,6 +97,7 @@ const std::vector<Key>& table() {
       pos_int("eval", "batches", AT(eval_batches), 8),
       pos_int("eval", "log_every", AT(log_every), 10),
       changed(pos_int("eval", "task_every", AT(task_every), 0)),  // 0: at eval.every
+      changed(pos_int("eval", "final_tokens", AT(eval_final_tokens), 262144)),  // the last step's val pass
 
       pos_int("checkpoint", "every", AT(checkpoint_every), 500),
 

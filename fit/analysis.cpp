@@ -225,6 +225,8 @@ FitRecord fit_record(const Dataset& ds, const FitOptions& o) {
   }
   rec.source = ds.source;
   rec.conventions = ds.conventions;
+  // What the input itself warns of (mixed schedules) comes before what the fit found.
+  rec.warnings.insert(rec.warnings.begin(), ds.warnings.begin(), ds.warnings.end());
   rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rec;
 }

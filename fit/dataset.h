@@ -24,13 +24,20 @@ struct Dataset {
   std::vector<Curve> curves;   // training curves (Approach 1)
   nlohmann::ordered_json selection = nlohmann::ordered_json::object();    // what went in, what was skipped
   nlohmann::ordered_json conventions = nlohmann::ordered_json::object();  // FLOP and parameter conventions
+  std::vector<std::string> warnings;  // about the input (e.g. mixed schedules, when allowed); the record keeps them
 };
 
 // Sweep runs -> points and curves (store structs only; the caller reads the store).
+// Ladder trunks are left out. Per (N, D) (and schedule, shape, unique tokens),
+// seeds of one LR are averaged, then the LR with the lowest mean loss is the
+// point; Approach 1 gets that run's curve. Runs of different schedules
+// (train.schedule, and a WSD run's decay_fraction) are refused together
+// (UserError) unless allow_mixed_schedules; then the dataset warns.
 struct SweepConventions {
   std::string params = "total";  // total | non_embedding
   std::string flops = "6nd";     // 6nd | exact (tokens x the run's FLOPs per token)
   std::string split = "train";   // curves for Approach 1: train | val
+  bool allow_mixed_schedules = false;  // --allow-mixed-schedules
 };
 Dataset dataset_from_runs(const std::string& sweep_id, const std::vector<store::Run>&, const SweepConventions&,
                           const std::function<std::vector<store::Metric>(const std::string& run_id)>& metrics);
@@ -45,7 +52,8 @@ Dataset dataset_from_csv(const CsvSpec&);
 
 // Back from a stored fit's description: the CSV it read (none for a sweep's
 // fit), the sweep conventions it used, what they say in words, how many
-// points went in (-1 when not recorded).
+// runs' (a CSV's rows') final losses went in (-1 when not recorded; for a
+// sweep, every LR and seed tried counts, ladder trunks do not).
 std::optional<CsvSpec> csv_spec_of(const nlohmann::ordered_json& selection, const std::string& source);
 SweepConventions sweep_conventions_of(const nlohmann::ordered_json& conventions);
 struct ConventionWords {

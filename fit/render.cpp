@@ -111,11 +111,26 @@ void holdout_of(std::string& out, const FitRecord& r) {
                        100 * h.n_opt->mean, 100 * h.n_opt->max);
   }
 }
+// How a sweep's runs became points: the schedule(s), ladder trunks left out, the
+// LR choice and seed averaging. Only records that say so (older ones print nothing).
+void selection_of(std::string& out, const json& sel) {
+  if (!sel.is_object() || !sel.contains("schedules") || !sel["schedules"].is_object()) return;
+  std::string line;
+  for (auto& [name, n] : sel["schedules"].items())
+    line += fmt::format("{}{} ({} runs)", line.empty() ? "schedule: " : ", ", name, n.dump());
+  auto count = [&](const char* key) { return sel.value(key, 0); };
+  if (int t = count("trunks")) line += fmt::format("; {} ladder trunk(s) left out", t);
+  if (int k = count("lr_selected_points"))
+    line += fmt::format("; {} point(s) are the best of several learning rates", k);
+  if (int k = count("seed_averaged_points")) line += fmt::format("; {} point(s) average several seeds", k);
+  if (!line.empty()) out += line + "\n";
+}
 }  // namespace
 
 std::string render_fit(const FitRecord& r) {
   std::string out;
   out += fmt::format("{} fit, approach {}, {} points from {}\n", r.law, r.approach, r.n_points, r.source);
+  selection_of(out, r.selection);
   convergence_of(out, r);
   if (auto* bt = r.backtest()) {
     out += "\n";

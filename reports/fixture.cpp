@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <random>
 
 #include "fit/analysis.h"
@@ -111,6 +113,92 @@ Made make_sweep(store::Store& st, const SweepSpec& s) {
                       {p.run.id, steps, "addition", "answer_len", 4, n},
                       {p.run.id, steps / 2, "addition", "exact_match", em / 2, n}});
     }
+  }
+  return made;
+}
+
+namespace {
+store::Run ladder_run(const std::string& sweep_id, const std::string& name, double N, double tokens, std::uint64_t k) {
+  store::Run r;
+  r.id = r.config_hash = hex_id(k);
+  r.sweep_id = sweep_id;
+  r.name = name;
+  r.config_toml = fmt::format("[model]\nparams = {}\n[train]\ntokens = {}\n", N, tokens);
+  r.shape = "L2-D64-H4-T128";
+  r.n_layer = 2, r.d_model = 64, r.n_head = 4, r.seq_len = 128, r.vocab = 256;
+  r.params_total = static_cast<std::int64_t>(N);
+  r.params_non_embedding = static_cast<std::int64_t>(0.9 * N);
+  r.flops_per_token = 6 * N;
+  r.flop_convention = "6N";
+  r.planned_tokens = tokens;
+  return r;
+}
+
+// Validation rows at every `every` steps in (from, to], and at `to`.
+std::vector<store::Metric> ladder_rows(const store::Run& r, const LadderSpec& s, std::int64_t from, std::int64_t to,
+                                       const std::function<double(std::int64_t)>& loss) {
+  std::vector<store::Metric> ms;
+  for (std::int64_t step = from + 1; step <= to; ++step) {
+    if (step % s.every != 0 && step != to) continue;
+    store::Metric m;
+    m.run_id = r.id, m.split = "val", m.step = step;
+    m.tokens = s.tokens_per_step * static_cast<double>(step);
+    m.flops = m.tokens * r.flops_per_token;
+    m.loss = loss(step), m.lr = 1e-3, m.wall_s = 0.01 * static_cast<double>(step);
+    ms.push_back(m);
+  }
+  return ms;
+}
+
+void finish(store::Store& st, store::Run r, std::int64_t steps, double tokens, double loss) {
+  r.status = "done";
+  r.steps_done = steps, r.tokens_done = tokens;
+  r.final_val_loss = loss, r.final_train_loss = loss * 0.99;
+  r.tokens_per_s = 1e5, r.wall_s = tokens / 1e5;
+  st.finish_run(r);
+}
+}  // namespace
+
+MadeLadder make_ladder(store::Store& st, const LadderSpec& s) {
+  const auto law = fit::Chinchilla::from(s.law);
+  // A constant learning rate stays above the cooled-down loss; a branch's cooldown closes the gap.
+  const double gap = 0.08;
+  auto loss_at = [&](std::int64_t step) { return law.loss(s.N, s.tokens_per_step * static_cast<double>(step)); };
+  store::Sweep sw;
+  sw.id = hex_id(std::hash<std::string>{}(s.name) ^ 0x1add3);
+  sw.name = s.name;
+  sw.config_toml = fmt::format("name = \"{}\"\nmode = \"ladder\"\n", s.name);
+  sw.created_at = store::now_iso8601();
+  MadeLadder made{sw.id, "", {}, {}};
+  std::vector<std::int64_t> steps;
+  for (double D : s.tokens) {
+    const auto S = static_cast<std::int64_t>(std::llround(D / s.tokens_per_step));
+    steps.push_back(S);
+    made.fork_steps.push_back(S - std::llround(s.decay_fraction * static_cast<double>(S)));  // the trainer's rule
+  }
+  const std::int64_t trunk_steps = *std::max_element(made.fork_steps.begin(), made.fork_steps.end());
+  const double trunk_tokens = s.tokens_per_step * static_cast<double>(trunk_steps);
+  const std::uint64_t k = std::hash<std::string>{}(s.name) * 1000003;  // ids differ between ladders
+  std::vector<store::Run> runs{ladder_run(sw.id, s.name + "/trunk", s.N, trunk_tokens, k)};
+  for (std::size_t i = 0; i < s.tokens.size(); ++i) {
+    runs.push_back(ladder_run(sw.id, fmt::format("{}/D{:.3g}", s.name, s.tokens[i]), s.N, s.tokens[i], k + 1 + i));
+    runs.back().parent_id = runs.front().id;
+    runs.back().fork_step = made.fork_steps[i];
+  }
+  st.register_sweep(sw, runs);
+  made.trunk_id = runs.front().id;
+  st.write_metrics(ladder_rows(runs.front(), s, 0, trunk_steps, [&](auto k) { return loss_at(k) + gap; }));
+  finish(st, runs.front(), trunk_steps, trunk_tokens, loss_at(trunk_steps) + gap);
+  for (std::size_t i = 0; i < s.tokens.size(); ++i) {
+    const store::Run& b = runs[i + 1];
+    const std::int64_t fork = made.fork_steps[i], end = steps[i];
+    st.copy_trunk_rows(made.trunk_id, b.id, fork, {false, fork % s.every == 0, false});
+    auto cooled = [&](std::int64_t k) {
+      return loss_at(k) + gap * (1 - static_cast<double>(k - fork) / static_cast<double>(end - fork));
+    };
+    st.write_metrics(ladder_rows(b, s, fork, end, cooled));
+    finish(st, b, end, s.tokens[i], cooled(end));
+    made.branch_ids.push_back(b.id);
   }
   return made;
 }

@@ -35,6 +35,27 @@ struct Made {
 
 Made make_sweep(store::Store&, const SweepSpec&);
 
+// A cooldown ladder of one size (docs/ladders.md): a constant-LR trunk and one
+// WSD branch per D, each forked at its cooldown's start, with the trunk's rows
+// before the fork copied to it as the trainer's store does.
+struct LadderSpec {
+  std::string name = "ladder";
+  double N = 1e5;
+  std::vector<double> tokens = {2e6, 4e6};  // each branch's D
+  double tokens_per_step = 1000;
+  int every = 40;  // a validation row every this many steps
+  double decay_fraction = 0.2;
+  std::vector<double> law = {1.82, 482.0, 2085.0, 0.348, 0.366};
+};
+
+struct MadeLadder {
+  std::string sweep_id, trunk_id;
+  std::vector<std::string> branch_ids;
+  std::vector<std::int64_t> fork_steps;
+};
+
+MadeLadder make_ladder(store::Store&, const LadderSpec&);
+
 // Fits the sweep with each approach (1, 2, 3) and, with power_c, the L(C) power
 // law, and stores every fit; returns their ids.
 std::vector<std::int64_t> fit_sweep(store::Store&, const std::string& sweep_id, const std::vector<int>& approaches,

@@ -134,6 +134,19 @@ std::string fit_html(const FitView& f) {
   return s;
 }
 
+// What the run table's optional columns mean, for those it has.
+std::string run_columns_text(const Rows& runs) {
+  const auto& hs = runs.headers;
+  auto has = [&](const char* h) { return std::find(hs.begin(), hs.end(), h) != hs.end(); };
+  std::string s;
+  if (has(">val loss SE")) s += " Val loss SE: the final validation loss's standard error over its held-out sequences.";
+  if (has(">epochs")) s += " Epochs: tokens trained over the unique tokens of the training split.";
+  if (has("parent"))
+    s += " Parent: the trunk (its run id) a cooldown branch forked from at its fork step; before the fork the "
+         "branch's rows are copies of the trunk's.";
+  return s;
+}
+
 }  // namespace
 
 std::string html_page(const PageInput& in) {
@@ -184,9 +197,11 @@ std::string html_page(const PageInput& in) {
 
   s += "<h2 id=\"runs\">Runs</h2>\n";
   if (d.runs.empty()) s += "<p>No runs in this scope.</p>\n";
-  s += table_html(run_rows(d), d.runs.size() > 25 ? "scroll" : "");
+  const Rows runs = run_rows(d);
+  s += table_html(runs, d.runs.size() > 25 ? "scroll" : "");
   s += "<p class=\"muted\">N: all trainable parameters; N non-emb: without embeddings (Kaplan's N). D: tokens "
-       "trained (of those planned). C: tokens × the run's FLOPs per token, as its trainer counted them.</p>\n";
+       "trained (of those planned). C: tokens × the run's FLOPs per token, as its trainer counted them." +
+       run_columns_text(runs) + "</p>\n";
 
   s += "<h2 id=\"config\">Config</h2>\n";
   if (d.sweep) {

@@ -184,12 +184,18 @@ ReportData load_report_data(const store::Store& st, const std::string& sweep) {
     fits.push_back(std::move(*f));
   }
   std::stable_sort(fits.begin(), fits.end(), [](auto& a, auto& b) { return order_of(a) < order_of(b); });
+  // A ladder's trunks are never fit points (fit/dataset.cpp): they do not count as missing.
+  std::set<std::string> trunks;
+  for (auto& r : d.runs)
+    if (!r.parent_id.empty()) trunks.insert(r.parent_id);
+  int fittable = 0;
+  for (auto& r : d.runs) fittable += r.status == "done" && !trunks.count(r.id);
   for (auto& f : fits) {
     attach_points(f, d.runs, sweep_id);
     const int used = fit::points_used(f.rec.selection);
-    if (d.sweep && f.rec.source == sweep_id && used >= 0 && used < d.finished)
+    if (d.sweep && f.rec.source == sweep_id && used >= 0 && used < fittable)
       d.notes.push_back(fmt::format("fit {} ({}) used {} runs; the sweep now has {} finished. Refit to include them.",
-                                    f.id, f.label, used, d.finished));
+                                    f.id, f.label, used, fittable));
   }
   d.fits = std::move(fits);
 
@@ -200,6 +206,7 @@ ReportData load_report_data(const store::Store& st, const std::string& sweep) {
       sc = fit::sweep_conventions_of(f.rec.conventions);
       break;
     }
+  sc.allow_mixed_schedules = true;  // the figures show every run, whatever its schedule
   d.n_label = sc.params == "total" ? "parameters N" : "non-embedding parameters N";
   if (!d.runs.empty()) {
     d.points = fit::dataset_from_runs(sweep_id, d.runs, sc, nullptr).points;

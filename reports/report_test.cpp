@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 
 #include "common/error.h"
 #include "fit/analysis.h"
@@ -48,6 +49,36 @@ struct Fitted {
 Fitted& fitted() {
   static Fitted f;
   return f;
+}
+
+// What `report --term` prints at this size.
+std::string term_text(const store::Store& st, int columns, int rows = 0) {
+  TermOptions o;
+  o.columns = columns, o.rows = rows;
+  std::FILE* f = std::tmpfile();
+  REQUIRE(f);
+  print_terminal(st, o, f);
+  std::string text(static_cast<std::size_t>(std::ftell(f)), '\0');
+  std::rewind(f);
+  text.resize(std::fread(text.data(), 1, text.size(), f));
+  std::fclose(f);
+  return text;
+}
+
+// The rows of block `name` of a figure's data file, one vector per line block.
+std::vector<std::vector<std::vector<double>>> series_of(const std::string& dat, const std::string& name) {
+  std::vector<std::vector<std::vector<double>>> out{{}};
+  std::istringstream in(dat.substr(std::min(dat.size(), dat.find("# [" + name + "]"))));
+  std::string line;
+  for (std::getline(in, line); std::getline(in, line) && line.rfind("#", 0) != 0;) {
+    if (line.empty() && !out.back().empty()) out.emplace_back();
+    std::istringstream cells(line);
+    std::vector<double> row;
+    for (double v; cells >> v;) row.push_back(v);
+    if (!row.empty()) out.back().push_back(row);
+  }
+  if (out.back().empty()) out.pop_back();
+  return out;
 }
 
 const std::vector<std::string> kFigures = {"loss_vs_tokens", "loss_vs_flops", "isoflop",           "allocation",
@@ -320,18 +351,7 @@ TEST_CASE("an empty database is an error, not an empty report") {
 
 TEST_CASE("the terminal view prints the fit tables and plots at the requested width") {
   auto st = store::Store::open(fitted().db);
-  TermOptions o;
-  o.columns = 90;
-  o.rows = 36;
-  std::FILE* f = std::tmpfile();
-  REQUIRE(f);
-  print_terminal(*st, o, f);
-  std::fflush(f);
-  std::rewind(f);
-  std::string text;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
-  std::fclose(f);
+  const std::string text = term_text(*st, 90, 36);
   CHECK(text.find("sweep 'iso'") != std::string::npos);
   CHECK(text.find("parameter") != std::string::npos);  // render_fit's table, as `scalelab fit` prints it
   CHECK(text.find("objective") != std::string::npos);
@@ -353,4 +373,126 @@ TEST_CASE("the terminal view prints the fit tables and plots at the requested wi
   CHECK(plot_lines > 50);
   CHECK(widest <= 90);
   CHECK(widest >= 80);
+}
+
+TEST_CASE("a ladder's loss curves: each trunk whole and thick, each branch from its fork on, fork and end marked") {
+  TempDir dir;
+  auto st = store::Store::open(dir.file("ladder.db"));
+  const fixture::LadderSpec spec;
+  const auto made = fixture::make_ladder(*st, spec);
+  REQUIRE(made.fork_steps == std::vector<std::int64_t>{1600, 3200});
+  ReportOptions o;
+  o.out_dir = dir.file("r"), o.formats = {"svg"};
+  auto r = write_report(*st, o);
+  const auto dat = slurp(dir.file("r/figures/loss_curves.dat"));
+  CHECK(dat.find("# [curves]") == std::string::npos);  // every run is the ladder's
+  const auto trunk_rows = st->metrics(made.trunk_id, "val");
+  const auto trunks = series_of(dat, "trunks");
+  REQUIRE((trunks.size() == 1 && trunks[0].size() == trunk_rows.size()));  // 80 rows: all drawn as they are
+  const auto branches = series_of(dat, "branches"), forks = series_of(dat, "forks"), ends = series_of(dat, "ends");
+  REQUIRE(branches.size() == 2);
+  REQUIRE((forks.size() == 1 && forks[0].size() == 2 && ends.size() == 1 && ends[0].size() == 2));
+  for (std::size_t i = 0; i < 2; ++i) {
+    CAPTURE(i);
+    const auto& b = branches[i];
+    const auto rows = st->metrics(made.branch_ids[i], "val");
+    REQUIRE(rows.front().step == spec.every);  // the store holds the whole curve, the trunk's rows copied
+    const std::int64_t fork = made.fork_steps[i];
+    const double fork_tokens = spec.tokens_per_step * static_cast<double>(fork);
+    const double trunk_at_fork = trunk_rows.at(static_cast<std::size_t>(fork / spec.every) - 1).loss;
+    // Drawn from the fork, which sits on the trunk's line, to the branch's last row.
+    CHECK(b.front()[0] == doctest::Approx(fork_tokens));
+    CHECK(b.front()[2] == doctest::Approx(trunk_at_fork));
+    CHECK(b.size() == 1 + static_cast<std::size_t>((rows.back().step - fork) / spec.every));
+    for (std::size_t k = 1; k < b.size(); ++k) CHECK(b[k][0] > fork_tokens);
+    CHECK(b.back()[2] == doctest::Approx(rows.back().loss));
+    CHECK(forks[0][i] == b.front());
+    // The end marker is the point a fit uses.
+    const auto run = st->run(made.branch_ids[i]);
+    const std::vector<double> end{run->tokens_done, run->tokens_done * run->flops_per_token, *run->final_val_loss};
+    for (std::size_t k = 0; k < 3; ++k) CHECK(ends[0][i][k] == doctest::Approx(end[k]));
+  }
+  const auto gp = slurp(dir.file("r/figures/loss_vs_tokens.gp"));
+  CHECK(gp.find("index '[trunks]' using 1:3:4 with lines lw 3*LW lc palette") != std::string::npos);
+  CHECK(gp.find("index '[branches]' using 1:3:4 with lines lw 1.1*LW lc palette") != std::string::npos);
+  CHECK(gp.find("title 'trunk (constant LR)'") != std::string::npos);
+  CHECK(gp.find("title 'final loss (a fit''s point)'") != std::string::npos);
+  CHECK(slurp(dir.file("r/figures/loss_vs_flops.gp")).find("index '[forks]' using 2:3:4") != std::string::npos);
+
+  const auto html = slurp(r.index);
+  CHECK(html.find("Thick lines are the 1 ladder trunk(s)") != std::string::npos);
+  CHECK(html.find("one of its 2 cooldown branches") != std::string::npos);
+  // The run table: each branch names its trunk and fork step; the trunk has neither.
+  CHECK(html.find("<th>parent</th><th class=\"num\">fork step</th>") != std::string::npos);
+  const std::string trunk = made.trunk_id.substr(0, 12);
+  CHECK(count(html, "<td>" + trunk + "</td><td class=\"num\">1600</td>") == 1);
+  CHECK(count(html, "<td>" + trunk + "</td><td class=\"num\">3200</td>") == 1);
+  CHECK(count(html, "<td>–</td><td class=\"num\">–</td>") == 1);
+  const auto text = term_text(*st, 160);
+  CHECK(text.find("fork step") != std::string::npos);
+  CHECK(count(text, trunk) == 3);  // its own row and its branches' parent
+}
+
+TEST_CASE("a branch whose trunk is outside the scope is drawn whole: it equals the independent run") {
+  TempDir dir;
+  auto st = store::Store::open(dir.file("shared.db"));
+  const auto made = fixture::make_ladder(*st, {});
+  st->register_sweep({"9a1d", "grid", "name = \"grid\"\n", store::now_iso8601()}, {*st->run(made.branch_ids[0])});
+  ReportOptions o;
+  o.sweep = "grid", o.out_dir = dir.file("r"), o.formats = {"svg"};
+  write_report(*st, o);
+  const auto dat = slurp(dir.file("r/figures/loss_curves.dat"));
+  CHECK(dat.find("# [branches]") == std::string::npos);
+  const auto curves = series_of(dat, "curves");
+  REQUIRE(curves.size() == 1);
+  CHECK(curves[0].front()[0] == doctest::Approx(40 * 1000.0));  // from step 0's first row, the trunk's copy
+}
+
+TEST_CASE("without a ladder, the loss-curve data, plot and run tables are as they were before ladders") {
+  TempDir out;
+  auto st = store::Store::open(fitted().db);
+  ReportOptions o;
+  o.out_dir = out.file("r"), o.formats = {"svg"};
+  auto r = write_report(*st, o);
+  // The data file byte for byte as the figure wrote it before ladders (tests/e2e/store_release_db.sh has golden ones).
+  const auto d = load_report_data(*st, "");
+  const auto c = load_curves(*st, d.runs, o.curve_points);
+  std::string want = "# [curves] val loss of " + std::to_string(c.runs.size()) + " runs, " +
+                     std::to_string(c.points_kept) + " of " + std::to_string(c.rows_read) +
+                     " rows (a row per log-spaced bin; training loss: the bin's mean); columns: tokens flops loss N; "
+                     "one run per line block\n";
+  for (auto& x : c.runs) {
+    want += "\n";
+    for (std::size_t i = 0; i < x.tokens.size(); ++i)
+      want += num(x.tokens[i]) + " " + num(x.flops[i]) + " " + num(x.loss[i]) + " " + num(x.N) + "\n";
+  }
+  CHECK(slurp(out.file("r/figures/loss_curves.dat")) == want);
+  const auto gp = slurp(out.file("r/figures/loss_vs_tokens.gp"));
+  CHECK(gp.find("plot 'loss_curves.dat' index '[curves]' using 1:3:4 with lines lw 1.3*LW lc palette\n") !=
+        std::string::npos);
+  CHECK(gp.find("keyentry") == std::string::npos);
+  const auto html = slurp(r.index);
+  CHECK(html.find("<th class=\"num\">val loss</th><th class=\"num\">train loss</th></tr>") != std::string::npos);
+  CHECK(html.find("<th>parent</th>") == std::string::npos);
+
+  // Epochs and standard errors: columns in the page; in the terminal only beside a ladder's, so the 0.1.0
+  // database's terminal view stays what that release printed.
+  TempDir dir;
+  auto few = store::Store::open(dir.file("few.db"));
+  fixture::SweepSpec s;
+  s.name = "few", s.budgets = {1e15}, s.sizes = 3, s.curve_rows = 10;
+  fixture::make_sweep(*few, s);
+  for (auto run : few->runs("")) {
+    run.epochs = 0.5, run.final_val_loss_se = 0.0123;
+    few->finish_run(run);
+  }
+  o.out_dir = dir.file("r");
+  const auto page = slurp(write_report(*few, o).index);
+  CHECK(page.find("<th class=\"num\">val loss SE</th>") != std::string::npos);
+  CHECK(page.find("<th class=\"num\">epochs</th>") != std::string::npos);
+  CHECK(count(page, "<td class=\"num\">0.0123</td>") == 3);
+  const auto text = term_text(*few, 160);
+  CHECK(text.find("val loss SE") == std::string::npos);
+  CHECK(text.find("epochs") == std::string::npos);
+  CHECK(text.find("train loss") != std::string::npos);
 }

@@ -38,15 +38,32 @@ std::string loss_str(const std::optional<double>& v) { return v ? fmt::format("{
 }  // namespace
 
 Rows run_rows(const ReportData& d) {
+  // A column of what only some runs record shows where any run in scope has it,
+  // so a table without ladders, epochs or standard errors is what it was before.
+  const auto any = [&](auto has) { return std::any_of(d.runs.begin(), d.runs.end(), has); };
+  const bool ladder = any([](auto& x) { return !x.parent_id.empty(); });
+  const bool se = any([](auto& x) { return x.final_val_loss_se.has_value(); });
+  const bool epochs = any([](auto& x) { return x.epochs.has_value(); });
   Rows r;
-  r.headers = {"run", "name", "status", "shape", ">N", ">N non-emb", ">D (tokens)", ">C (FLOPs)", ">val loss",
-               ">train loss"};
+  r.headers = {"run", "name", "status", "shape", ">N", ">N non-emb", ">D (tokens)", ">C (FLOPs)", ">val loss"};
+  if (se) r.headers.push_back(">val loss SE");
+  r.headers.push_back(">train loss");
+  if (epochs) r.headers.push_back(">epochs");
+  if (ladder) r.headers.insert(r.headers.end(), {"parent", ">fork step"});
   for (auto& x : d.runs) {
     std::string tokens = si(x.tokens_done);
     if (x.planned_tokens > 0 && x.tokens_done < x.planned_tokens * 0.9999) tokens += " / " + si(x.planned_tokens);
-    r.rows.push_back({x.id.substr(0, 12), x.name, x.status, x.shape, si(static_cast<double>(x.params_total)),
-                      si(static_cast<double>(x.params_non_embedding)), tokens, sci(run_compute(x)),
-                      loss_str(x.final_val_loss), loss_str(x.final_train_loss)});
+    std::vector<std::string> row{x.id.substr(0, 12), x.name, x.status, x.shape, si(static_cast<double>(x.params_total)),
+                                 si(static_cast<double>(x.params_non_embedding)), tokens, sci(run_compute(x)),
+                                 loss_str(x.final_val_loss)};
+    if (se) row.push_back(loss_str(x.final_val_loss_se));
+    row.push_back(loss_str(x.final_train_loss));
+    if (epochs) row.push_back(x.epochs ? fmt::format("{:.3g}", *x.epochs) : "–");
+    if (ladder) {
+      row.push_back(x.parent_id.empty() ? "–" : x.parent_id.substr(0, 12));  // as the trunk's own row shows it
+      row.push_back(x.fork_step ? std::to_string(*x.fork_step) : "–");
+    }
+    r.rows.push_back(std::move(row));
   }
   return r;
 }

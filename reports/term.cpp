@@ -44,6 +44,22 @@ std::string table_text(const Rows& r) {
   return t.render();
 }
 
+// The run table in the terminal is already wider than most terminals: epochs
+// and the val loss's standard error join it only with a ladder's columns, which
+// also keeps the view of a database without ladders as the 0.1.0 release printed it.
+Rows terminal_run_rows(const ReportData& d) {
+  Rows r = run_rows(d);
+  if (std::find(r.headers.begin(), r.headers.end(), "parent") != r.headers.end()) return r;
+  for (const char* name : {">val loss SE", ">epochs"}) {
+    auto at = std::find(r.headers.begin(), r.headers.end(), name);
+    if (at == r.headers.end()) continue;
+    const auto i = at - r.headers.begin();
+    r.headers.erase(at);
+    for (auto& row : r.rows) row.erase(row.begin() + i);
+  }
+  return r;
+}
+
 }  // namespace
 
 void print_terminal(const store::Store& st, const TermOptions& o, std::FILE* out) {
@@ -70,7 +86,7 @@ void print_terminal(const store::Store& st, const TermOptions& o, std::FILE* out
 
   if (!d.runs.empty()) {
     fmt::print(out, "\nruns\n");
-    auto rr = run_rows(d);
+    auto rr = terminal_run_rows(d);
     const std::size_t shown = 40;
     if (rr.rows.size() > shown) {
       const std::size_t total = rr.rows.size();

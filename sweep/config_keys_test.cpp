@@ -59,6 +59,7 @@ every = 7
 batches = 3
 log_every = 2
 task_every = 5
+final_tokens = 4096
 [checkpoint]
 every = 9
 [flops]

@@ -109,3 +109,30 @@ TEST_CASE("a longer trunk keeps its branches, and ladder inputs that cannot work
   grid.replace(grid.find("mode = \"ladder\""), 15, "mode = \"grid\"  ");
   CHECK(error_of(d, grid).find("ladder: only used in ladder mode") != std::string::npos);
 }
+
+TEST_CASE("filters.max_epochs caps a grid's D, skips IsoFLOP points over it, and must be positive") {
+  Dir d;
+  d.write("big.txt", std::string(60000, 'a'));
+  auto grid = [&](const std::string& filters) {
+    auto text = sweep::testing::tiny_grid("params = [3e3]\ntokens = [51200, 102400, 409600]\n" + filters);
+    text.replace(text.find("CORPUS"), 6, d.path("big.txt"));
+    return text;
+  };
+  auto free = plan_of(d, grid(""));
+  REQUIRE(free.runs.size() == 3);
+  const double unique = *trainer::unique_train_tokens(free.runs[0].config.spec);
+  // 409600 tokens are about 7 epochs of the ~59k unique ones; 4 epochs cap it.
+  auto capped = plan_of(d, grid("[filters]\nmax_epochs = 4\n"));
+  REQUIRE(capped.runs.size() == 3);
+  double longest = 0;
+  for (auto& r : capped.runs) longest = std::max(longest, r.config.spec.tokens);
+  CHECK(longest <= 4 * unique);
+  CHECK(longest > 4 * unique - 512);
+  bool noted = false;
+  for (auto& n : capped.notes) noted |= n.find("filters.max_epochs: 1 run(s) capped") != std::string::npos;
+  CHECK(noted);
+  for (std::string bad : {"0", "-1"}) {
+    auto err = error_of(d, grid("[filters]\nmax_epochs = " + bad + "\n"));
+    CHECK(err.find("filters.max_epochs: expected a positive number") != std::string::npos);
+  }
+}

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <optional>
@@ -112,7 +113,8 @@ class Builder {
         s.model = model;
         s.optim.lr = lr;
         s.seed = seed;
-        p.steps = static_cast<std::int64_t>(std::llround(tokens / batch));
+        const double d = capped_by_epochs(s, tokens, budget);
+        p.steps = static_cast<std::int64_t>(std::llround(d / batch));
         // D is a whole number of optimizer steps, so the run trains exactly what is planned.
         s.tokens = static_cast<double>(p.steps) * batch;
         // Warmup resolved to steps with the trainer's own rule, so the stored
@@ -134,7 +136,28 @@ class Builder {
       }
   }
 
+  int capped() const { return capped_; }
+
  private:
+  // filters.max_epochs: a grid or ladder point's D is capped to that many epochs of
+  // the run's data; an IsoFLOP point keeps its budget's D, and filter() skips it.
+  double capped_by_epochs(const trainer::RunSpec& s, double tokens, double budget) {
+    if (!std::isfinite(sc_.filters.max_epochs) || budget > 0) return tokens;
+    const auto unique = unique_tokens(s);
+    if (!unique || tokens <= sc_.filters.max_epochs * *unique) return tokens;
+    ++capped_;
+    const double batch = static_cast<double>(s.batch_tokens);
+    return std::max(batch, std::floor(sc_.filters.max_epochs * *unique / batch) * batch);
+  }
+
+  // Sweeps share one corpus: its size is read once per data source.
+  std::optional<double> unique_tokens(const trainer::RunSpec& s) {
+    const auto key = fmt::format("{}\n{}\n{}\n{}", s.data.kind, s.data.path, s.data.val_fraction, s.task.train_fraction);
+    auto it = unique_.find(key);
+    if (it == unique_.end()) it = unique_.emplace(key, trainer::unique_train_tokens(s)).first;
+    return it->second;
+  }
+
   std::string filter(const PlannedRun& p, double wanted_tokens) const {
     const auto& f = sc_.filters;
     if (p.steps < 1)
@@ -146,6 +169,11 @@ class Builder {
     if (p.tokens_per_param > f.max_tokens_per_param)
       return fmt::format("{:.3g} tokens/param > filters.max_tokens_per_param ({})", p.tokens_per_param,
                          f.max_tokens_per_param);
+    if (p.budget > 0 && std::isfinite(f.max_epochs)) {
+      auto unique = trainer::unique_train_tokens(p.config.spec);
+      if (unique && p.config.spec.tokens > f.max_epochs * *unique)
+        return fmt::format("{:.3g} epochs > filters.max_epochs ({})", p.config.spec.tokens / *unique, f.max_epochs);
+    }
     if (p.budget > 0) {
       double miss = std::fabs(p.flops - p.budget) / p.budget;
       if (miss > sc_.isoflop.tolerance)
@@ -170,6 +198,8 @@ class Builder {
 
   const SweepConfig& sc_;
   Plan& plan_;
+  int capped_ = 0;
+  std::map<std::string, std::optional<double>> unique_;
   std::vector<double> lrs_;
   std::vector<std::uint64_t> seeds_;
   std::vector<double> fractions_;
@@ -255,6 +285,9 @@ Plan make_plan(const SweepConfig& sc) {
       }
     }
   }
+  if (b.capped() > 0)
+    plan.notes.push_back(fmt::format("filters.max_epochs: {} run(s) capped to D = {:g} epochs of their data",
+                                     b.capped(), sc.filters.max_epochs));
   if (sc.mode == "ladder") make_ladders(sc, plan);
   // Until estimated, the most compute goes first (a ladder's trunks before their branches).
   std::stable_sort(plan.runs.begin(), plan.runs.end(), [](auto& a, auto& b) {
@@ -274,6 +307,20 @@ const PlannedRun& find_run(const Plan& plan, const std::string& id_or_name) {
   user_error("{}: the id prefix fits {} planned runs; give more digits", id_or_name, found.size());
 }
 
+namespace {
+
+// The last step's validation pass: eval.final_tokens, or the whole held-out split
+// of a text corpus when that is smaller (trainer/engine.cpp).
+double final_pass_tokens(const trainer::RunSpec& s) {
+  const double asked = static_cast<double>(s.eval_final_tokens);
+  std::error_code ec;
+  if (s.data.kind != "text") return asked;
+  const auto size = std::filesystem::file_size(s.data.path, ec);
+  return ec ? asked : std::min(asked, std::round(s.data.val_fraction * double(size)));
+}
+
+}  // namespace
+
 void estimate(Plan& plan, const SweepConfig& sc, const ThroughputFn& tokens_per_s) {
   std::vector<PlannedRun> keep;
   for (auto& r : plan.runs) {
@@ -281,7 +328,7 @@ void estimate(Plan& plan, const SweepConfig& sc, const ThroughputFn& tokens_per_
     double tps = tokens_per_s(r);
     // Validation passes are forward-only, about a third of a training token's cost.
     double evals = std::floor(static_cast<double>(r.steps) / s.eval_every) + 1;
-    double eval_tokens = evals * s.eval_batches * s.micro_batch * s.model.seq_len;
+    double eval_tokens = evals * s.eval_batches * s.micro_batch * s.model.seq_len + final_pass_tokens(s);
     r.est_s = tps > 0 ? (r.own_tokens() + eval_tokens / 3.0) / tps : -1;
     if (r.est_s > sc.filters.max_est_runtime_s) {
       r.skipped = fmt::format("estimated {} > filters.max_est_runtime ({})", duration(r.est_s),

@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <thread>
 
+#include "common/table.h"
 #include "sweep/slurm.h"
 
 namespace scalelab::sweep {
@@ -131,6 +133,38 @@ json status_json(const std::vector<SweepView>& views) {
   json arr = json::array();
   for (auto& v : views) arr.push_back(sweep_json(v));
   return arr;
+}
+
+namespace {
+
+std::string loss_cell(const std::optional<double>& v) { return v ? fmt::format("{:.4f}", *v) : std::string("-"); }
+
+// The final pass's standard error over its held-out sequences (docs/config.md, eval.final_tokens).
+std::string val_cell(const store::Run& r) {
+  if (r.final_val_loss && r.final_val_loss_se) return fmt::format("{:.4f} ±{:.4f}", *r.final_val_loss, *r.final_val_loss_se);
+  return loss_cell(r.final_val_loss);
+}
+
+}  // namespace
+
+std::string render_runs(const std::vector<store::Run>& runs) {
+  const bool ladder = std::any_of(runs.begin(), runs.end(), [](auto& r) { return !r.parent_id.empty(); });
+  std::vector<std::string> head{"id", "name", "shape", ">N", ">N non-emb", ">tokens", ">epochs", "status", ">val loss",
+                                ">train loss", ">tok/s"};
+  if (ladder) head.insert(head.end(), {"parent", ">fork step"});
+  Table t(head);
+  for (auto& r : runs) {
+    std::vector<std::string> row{r.id.substr(0, 12), r.name, r.shape, si(r.params_total), si(r.params_non_embedding),
+                                 fmt::format("{}/{}", si(r.tokens_done), si(r.planned_tokens)),
+                                 r.epochs ? fmt::format("{:.3g}", *r.epochs) : "-", r.status, val_cell(r),
+                                 loss_cell(r.final_train_loss), r.tokens_per_s > 0 ? si(r.tokens_per_s) : "-"};
+    if (ladder) {
+      row.push_back(r.parent_id.empty() ? "-" : r.parent_id.substr(0, 12));
+      row.push_back(r.fork_step ? std::to_string(*r.fork_step) : "-");
+    }
+    t.add(row);
+  }
+  return t.render();
 }
 
 }  // namespace scalelab::sweep

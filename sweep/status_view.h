@@ -31,6 +31,10 @@ void watch(store::Store& st, const std::vector<store::Sweep>& sweeps, double int
 // pending or running, after a count line; `max_rows` caps each list.
 std::vector<std::string> render_view(const SweepView& v, int max_rows = 20);
 
+// `scalelab runs`: one row per run, with the final loss's standard error, and a
+// ladder's parent and fork step when any run has one.
+std::string render_runs(const std::vector<store::Run>& runs);
+
 // `scalelab status --json`: an array, one object per sweep.
 nlohmann::json status_json(const std::vector<SweepView>& views);
 

@@ -32,7 +32,8 @@ void check_file_keys(const TomlReader& r, const toml::table& root) {
     r.only_keys(*t, "isoflop", {"sizes", "span", "tokens_per_param", "tolerance"});
   if (auto* t = r.table(root, "ladder", "")) r.only_keys(*t, "ladder", {"trunk_tokens_per_param"});
   if (auto* t = r.table(root, "filters", ""))
-    r.only_keys(*t, "filters", {"min_steps", "max_est_runtime", "min_tokens_per_param", "max_tokens_per_param"});
+    r.only_keys(*t, "filters",
+                {"min_steps", "max_est_runtime", "min_tokens_per_param", "max_tokens_per_param", "max_epochs"});
   if (auto* t = r.table(root, "execution", ""))
     r.only_keys(*t, "execution", {"jobs", "threads_per_job", "devices", "runs_per_device", "retries", "lease_ttl",
                                   "runs_dir"});
@@ -347,6 +348,7 @@ void read_settings(const Layered& L, const toml::table& root, SweepConfig& sc) {
     f.min_tokens_per_param = L.at(*t, "min_tokens_per_param").positive(*t, "min_tokens_per_param", "filters", 0);
     f.max_tokens_per_param = L.at(*t, "max_tokens_per_param")
                                  .positive(*t, "max_tokens_per_param", "filters", f.max_tokens_per_param);
+    f.max_epochs = L.at(*t, "max_epochs").positive(*t, "max_epochs", "filters", f.max_epochs);
     if (f.max_tokens_per_param < f.min_tokens_per_param)
       L.fail(t->get("max_tokens_per_param"), "filters.max_tokens_per_param",
              fmt::format("must be at least filters.min_tokens_per_param ({})", f.min_tokens_per_param));

@@ -31,6 +31,9 @@ struct Filters {
   double max_est_runtime_s = std::numeric_limits<double>::infinity();
   double min_tokens_per_param = 0;
   double max_tokens_per_param = std::numeric_limits<double>::infinity();
+  // D at most this many passes over the run's unique training tokens: longer grid
+  // and ladder points are capped to it, IsoFLOP points over it skipped.
+  double max_epochs = std::numeric_limits<double>::infinity();
 };
 
 struct ExecutionSettings {

@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <stdexcept>
+#include <vector>
 
 #include "common/error.h"
 
@@ -195,6 +197,14 @@ Batch Corpus::val_batch(int index, int batches, int rows) const {
     const std::int64_t k = std::int64_t(index) * rows + r;
     starts[r] = n > 1 ? static_cast<std::int64_t>((static_cast<__int128>(k) * last) / (n - 1)) : 0;
   }
+  return gather(val_, starts.data(), rows);
+}
+
+Batch Corpus::val_sequence_batch(std::int64_t first, int rows) const {
+  if (first < 0 || rows < 0 || first + rows > val_sequences())
+    throw std::out_of_range("Corpus::val_sequence_batch: rows past the validation split");
+  std::vector<std::int64_t> starts(rows);
+  for (int r = 0; r < rows; ++r) starts[r] = (first + r) * seq_len_;
   return gather(val_, starts.data(), rows);
 }
 

@@ -48,6 +48,11 @@ class Corpus {
   // The index-th of `batches` fixed validation batches: windows evenly spaced over
   // the validation split, identical at every evaluation.
   Batch val_batch(int index, int batches, int rows) const;
+  // The validation split read once in order: disjoint windows, the k-th starting at
+  // k * seq_len (its targets reach one token further). val_sequences() of them fit.
+  std::int64_t val_sequences() const { return (val_.count - 1) / seq_len_; }
+  // Rows first .. first + rows - 1 of those windows (all < val_sequences()).
+  Batch val_sequence_batch(std::int64_t first, int rows) const;
 
   const Split& train() const { return train_; }
   const Split& val() const { return val_; }

@@ -14,6 +14,8 @@ Engine::Engine(const RunSpec& spec, std::shared_ptr<const Corpus> corpus, torch:
   if (spec.micro_batch < 1) user_error("micro_batch must be >= 1 (got {})", spec.micro_batch);
   if (spec.batch_tokens < 1) user_error("batch_tokens must be >= 1 (got {})", spec.batch_tokens);
   if (spec.eval_batches < 1) user_error("eval_batches must be >= 1 (got {})", spec.eval_batches);
+  if (spec.eval_final_tokens < 1)
+    user_error("eval.final_tokens must be >= 1 (got {})", spec.eval_final_tokens);
   const std::int64_t per_micro = std::int64_t(spec.micro_batch) * spec.model.seq_len;
   micro_steps_ = static_cast<int>(std::max<std::int64_t>(1, (spec.batch_tokens + per_micro - 1) / per_micro));
   torch::manual_seed(spec.seed);
@@ -96,42 +98,80 @@ ValLoss mean_and_se(const torch::Tensor& per_seq) {
 
 }  // namespace
 
+torch::Tensor Engine::sequence_losses(const Batch& b) {
+  namespace F = torch::nn::functional;
+  torch::Tensor logits, y = to_device(b.y);
+  {
+    AutocastScope autocast(device_);
+    logits = model_->logits(to_device(b.x));
+  }
+  return F::cross_entropy(logits.to(torch::kFloat).view({-1, spec_.model.vocab}), y.reshape(-1),
+                          F::CrossEntropyFuncOptions().reduction(torch::kNone))
+      .view({y.size(0), y.size(1)})
+      .mean(1);
+}
+
+torch::Tensor Engine::item_losses(const std::vector<tasks::Item>& items) {
+  namespace F = torch::nn::functional;
+  TaskBatch b = task_batch(*task_, items, map_);
+  torch::Tensor logits;
+  {
+    AutocastScope autocast(device_);
+    logits = model_->logits_at(to_device(b.x), to_device(b.positions));
+  }
+  // Targets are item-major (task_batch), so each row below is one item's answer tokens.
+  return F::cross_entropy(logits.to(torch::kFloat), to_device(b.targets),
+                          F::CrossEntropyFuncOptions().reduction(torch::kNone))
+      .view({std::int64_t(items.size()), -1})
+      .mean(1);
+}
+
 ValLoss Engine::eval_loss() {
   torch::NoGradGuard no_grad;
   model_->eval();
-  namespace F = torch::nn::functional;
-  const auto none = F::CrossEntropyFuncOptions().reduction(torch::kNone);
+  torch::Tensor per_seq;
   if (task_data_) {
     // The answer-token loss on the first test items: the same fixed items every time.
     const auto& test = task_->test();
     const auto n = std::min<std::size_t>(test.size(), std::size_t(spec_.eval_batches) * std::size_t(spec_.micro_batch));
-    TaskBatch b = task_batch(*task_, std::vector<tasks::Item>(test.begin(), test.begin() + std::ptrdiff_t(n)), map_);
-    torch::Tensor logits;
-    {
-      AutocastScope autocast(device_);
-      logits = model_->logits_at(to_device(b.x), to_device(b.positions));
-    }
-    // Targets are item-major (task_batch), so each row below is one item's answer tokens.
-    torch::Tensor per_item =
-        F::cross_entropy(logits.to(torch::kFloat), to_device(b.targets), none).view({std::int64_t(n), -1}).mean(1);
-    model_->train();
-    return mean_and_se(per_item);
-  }
-  std::vector<torch::Tensor> per_seq;
-  for (int i = 0; i < spec_.eval_batches; ++i) {
-    Batch b = corpus_->val_batch(i, spec_.eval_batches, spec_.micro_batch);
-    torch::Tensor logits, y = to_device(b.y);
-    {
-      AutocastScope autocast(device_);
-      logits = model_->logits(to_device(b.x));
-    }
-    per_seq.push_back(
-        F::cross_entropy(logits.to(torch::kFloat).view({-1, spec_.model.vocab}), y.reshape(-1), none)
-            .view({y.size(0), y.size(1)})
-            .mean(1));
+    per_seq = item_losses(std::vector<tasks::Item>(test.begin(), test.begin() + std::ptrdiff_t(n)));
+  } else {
+    std::vector<torch::Tensor> parts;
+    for (int i = 0; i < spec_.eval_batches; ++i)
+      parts.push_back(sequence_losses(corpus_->val_batch(i, spec_.eval_batches, spec_.micro_batch)));
+    per_seq = torch::cat(parts);
   }
   model_->train();
-  return mean_and_se(torch::cat(per_seq));
+  return mean_and_se(per_seq);
+}
+
+std::int64_t Engine::final_eval_sequences() const {
+  const std::int64_t want = std::max<std::int64_t>(1, spec_.eval_final_tokens / spec_.model.seq_len);
+  const std::int64_t have = task_data_ ? std::int64_t(task_->test().size()) : corpus_->val_sequences();
+  return std::min(want, have);
+}
+
+ValLoss Engine::eval_final_loss() {
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  const std::int64_t n = final_eval_sequences();
+  // Chunks of micro_batch: the logits of one forward pass at a time, as in training;
+  // only the per-sequence losses (a few thousand floats) are kept, on the device until the end.
+  std::vector<torch::Tensor> parts;
+  for (std::int64_t first = 0; first < n; first += spec_.micro_batch) {
+    const int rows = static_cast<int>(std::min<std::int64_t>(spec_.micro_batch, n - first));
+    torch::Tensor l;
+    if (task_data_) {
+      const auto& test = task_->test();
+      l = item_losses(std::vector<tasks::Item>(test.begin() + std::ptrdiff_t(first),
+                                               test.begin() + std::ptrdiff_t(first + rows)));
+    } else {
+      l = sequence_losses(corpus_->val_sequence_batch(first, rows));
+    }
+    parts.push_back(l);
+  }
+  model_->train();
+  return mean_and_se(torch::cat(parts));
 }
 
 std::vector<EvalRow> Engine::eval_task(std::int64_t step) {

@@ -41,6 +41,11 @@ class Engine {
   // batches sampled for (seed, step, micro), clipping, then AdamW at lr.
   StepOutput step(std::int64_t step, double lr);
   ValLoss eval_loss();  // over the fixed validation batches (task data: the first test items); syncs
+  // The final validation pass (the run's last step): final_eval_sequences() disjoint
+  // sequences of the validation split in order, eval.final_tokens or the whole split
+  // (task data: the test items, up to final_tokens / seq_len), micro_batch at a time.
+  ValLoss eval_final_loss();
+  std::int64_t final_eval_sequences() const;
   // The task's metrics on its test set and on its training sample, at `step`.
   std::vector<EvalRow> eval_task(std::int64_t step);
   bool has_task() const { return task_ != nullptr; }
@@ -58,6 +63,8 @@ class Engine {
 
  private:
   torch::Tensor to_device(const torch::Tensor& t) const;
+  torch::Tensor sequence_losses(const Batch& b);  // per row, on the device; under NoGradGuard
+  torch::Tensor item_losses(const std::vector<tasks::Item>& items);  // per item's answer tokens
 
   RunSpec spec_;
   std::shared_ptr<const Corpus> corpus_;

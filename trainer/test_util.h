@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "trainer/trainer.h"
@@ -26,6 +27,42 @@ inline TrainOptions quiet(const std::filesystem::path& dir) {
   o.progress = Progress::Quiet;
   o.threads = 1;
   return o;
+}
+
+// Structured text a one-layer model learns quickly: short repeated phrases
+// (about 33 kB), written once per process.
+inline std::string phrase_corpus() {
+  namespace fs = std::filesystem;
+  static const fs::path path = [] {
+    fs::path p = temp_dir("phrases", "corpus") / "corpus.txt";
+    std::ofstream f(p, std::ios::binary);
+    const char* words[] = {"the cat sat on the mat. ", "a dog ran to the park. ",
+                           "we like small models. ", "scaling laws are fun. "};
+    unsigned x = 12345;
+    for (int i = 0; i < 1500; ++i) {
+      x = x * 1103515245u + 12345u;
+      f << words[(x >> 16) % 4];
+    }
+    return p;
+  }();
+  return path.string();
+}
+
+// A one-layer byte-level model on phrase_corpus(), 256-token steps of two
+// micro-batches of 4 x 32; each suite sets its budget and eval cadence.
+inline RunSpec phrase_spec() {
+  RunSpec s;
+  s.model.n_layer = 1;
+  s.model.d_model = 32;
+  s.model.n_head = 2;
+  s.model.seq_len = 32;
+  s.model.vocab = 256;
+  s.data.path = phrase_corpus();
+  s.data.val_fraction = 0.1;
+  s.optim.lr = 3e-3;
+  s.batch_tokens = 256;
+  s.micro_batch = 4;
+  return s;
 }
 
 }  // namespace scalelab::trainer::testing

@@ -201,7 +201,8 @@ TrainResult Run::go() {
       sink_.log(row(step, "train", *last_loss_, lr, out.grad_norm.item<double>()));
     }
     if (eval_now) {
-      const ValLoss v = engine_.eval_loss();
+      // The last step's pass is the final point every fit uses: many more tokens (docs/config.md).
+      const ValLoss v = last ? engine_.eval_final_loss() : engine_.eval_loss();
       last_val_loss_ = v.mean;
       last_val_loss_se_ = v.se;
       sink_.log(row(step, "val", *last_val_loss_, lr, 0));

@@ -29,35 +29,8 @@ struct Capture : MetricSink {
 using testing::quiet;
 fs::path temp_dir(const std::string& name) { return testing::temp_dir("train", name); }
 
-// Structured text a one-layer model learns quickly: short repeated phrases.
-std::string corpus_file() {
-  static const fs::path path = [] {
-    fs::path p = temp_dir("corpus") / "corpus.txt";
-    std::ofstream f(p, std::ios::binary);
-    const char* words[] = {"the cat sat on the mat. ", "a dog ran to the park. ",
-                           "we like small models. ", "scaling laws are fun. "};
-    unsigned x = 12345;
-    for (int i = 0; i < 1500; ++i) {
-      x = x * 1103515245u + 12345u;
-      f << words[(x >> 16) % 4];
-    }
-    return p;
-  }();
-  return path.string();
-}
-
 RunSpec tiny_spec() {
-  RunSpec s;
-  s.model.n_layer = 1;
-  s.model.d_model = 32;
-  s.model.n_head = 2;
-  s.model.seq_len = 32;
-  s.model.vocab = 256;
-  s.data.path = corpus_file();
-  s.data.val_fraction = 0.1;
-  s.optim.lr = 3e-3;
-  s.batch_tokens = 256;  // two micro-steps of 4 x 32
-  s.micro_batch = 4;
+  RunSpec s = testing::phrase_spec();
   s.tokens = 60 * 256;
   s.log_every = 5;
   s.eval_every = 20;

@@ -90,6 +90,7 @@ struct RunSpec {
   std::uint64_t seed = 1;
   int eval_every = 100;         // steps between validation evaluations (and at the end)
   int eval_batches = 8;         // fixed held-out batches per evaluation
+  std::int64_t eval_final_tokens = 262144;  // the last step's validation pass: this many tokens, or the whole split
   int log_every = 10;           // steps between train-loss metric rows
   int checkpoint_every = 500;   // steps between checkpoints (and at the end)
   std::string flop_convention = "6N+attn";
