@@ -5,30 +5,7 @@
 # on the same thread count. Then the ladder inputs that must exit 2 and write nothing.
 source "$(dirname "$0")/lib.sh" "$@"
 make_corpus corpus.txt
-cat > lad.toml <<'TOML'
-name = "lad"
-mode = "ladder"
-[data]
-path = "corpus.txt"
-[model]
-n_layer = 1
-d_model = 32
-n_head = 2
-seq_len = 32
-[train]
-batch_tokens = 256
-micro_batch = 8
-schedule = "wsd"
-decay_fraction = 0.25
-[eval]
-every = 10
-batches = 2
-log_every = 1
-[checkpoint]
-every = 25
-[axes]
-tokens = [12800, 25600, 51200]
-TOML
+tiny_ladder_toml 1 "[12800, 25600, 51200]" > lad.toml
 expect_exit 0 "$SCALELAB" plan lad.toml --no-calibrate
 expect_contains "$OUT" "trunk"
 expect_contains "$OUT" "fork at 150 of"

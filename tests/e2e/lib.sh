@@ -57,3 +57,32 @@ batch_tokens = 256
 micro_batch = 8
 TOML
 }
+
+# A tiny ladder sweep named "lad" (docs/ladders.md): one shape with N_LAYER layers
+# of width 32, WSD branches cooling down over their last 25%, at the D values given.
+tiny_ladder_toml() {  # N_LAYER TOKENS (a TOML list, e.g. "[12800, 25600]")
+  cat <<TOML
+name = "lad"
+mode = "ladder"
+[data]
+path = "corpus.txt"
+[model]
+n_layer = $1
+d_model = 32
+n_head = 2
+seq_len = 32
+[train]
+batch_tokens = 256
+micro_batch = 8
+schedule = "wsd"
+decay_fraction = 0.25
+[eval]
+every = 10
+batches = 2
+log_every = 1
+[checkpoint]
+every = 25
+[axes]
+tokens = $2
+TOML
+}
