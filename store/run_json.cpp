@@ -45,7 +45,7 @@ nlohmann::ordered_json run_fields(const Run& r) {
           {"fork_step", r.fork_step ? nlohmann::ordered_json(*r.fork_step) : nlohmann::ordered_json()}};
 }
 
-void to_json(nlohmann::json& j, const Run& r) { j = nlohmann::json::parse(run_fields(r).dump()); }
+void to_json(nlohmann::json& j, const Run& r) { j = nlohmann::json(run_fields(r)); }
 
 void to_json(nlohmann::json& j, const Metric& m) {
   j = {{"step", m.step}, {"tokens", m.tokens}, {"flops", m.flops}, {"split", m.split},

@@ -13,6 +13,7 @@
 
 #include "common/table.h"
 #include "sweep/plan.h"
+#include "trainer/schedule.h"
 
 namespace scalelab::sweep {
 
@@ -23,13 +24,6 @@ using Key = std::tuple<std::string, double, std::uint64_t, double>;  // shape, l
 Key key_of(const PlannedRun& r) {
   const auto& s = r.config.spec;
   return {r.record.shape, s.optim.lr, s.seed, s.task.train_fraction};
-}
-
-// The first step of a WSD run's cooldown, by the trainer's rule (trainer/schedule.cpp).
-std::int64_t cooldown_start(const trainer::ScheduleConfig& w, std::int64_t steps) {
-  const std::int64_t warm = trainer::warmup_steps(w, steps);
-  const std::int64_t cool = std::clamp<std::int64_t>(std::llround(w.decay_fraction * double(steps)), 0, steps - warm);
-  return steps - cool;
 }
 
 // Warmup in steps, shared by the trunk and every branch of a size: the config's,
@@ -75,7 +69,7 @@ PlannedRun ladder_of(const SweepConfig& sc, std::vector<PlannedRun*>& branches) 
   for (auto* b : branches) {
     auto& s = b->config.spec;
     s.schedule.warmup_steps = warmup;
-    b->fork_step = cooldown_start(s.schedule, b->steps);
+    b->fork_step = trainer::cooldown_start(s.schedule, b->steps);
     if (b->fork_step < 1)
       sc.fail("train.decay_fraction", fmt::format("branch {} ({} steps) would cool down from its first step; give it "
                                                   "more tokens or a smaller cooldown", b->config.name, b->steps));

@@ -6,7 +6,7 @@
 #include <numbers>
 
 #include "common/error.h"
-#include "trainer/trainer.h"
+#include "trainer/schedule.h"
 
 namespace scalelab::trainer {
 
@@ -25,6 +25,13 @@ std::int64_t warmup_steps(const ScheduleConfig& s, std::int64_t total) {
                              ? s.warmup_steps
                              : std::llround(std::max(0.0, s.warmup_fraction) * double(total));
   return std::min(w, total);
+}
+
+std::int64_t cooldown_start(const ScheduleConfig& s, std::int64_t total) {
+  total = std::max<std::int64_t>(1, total);
+  const std::int64_t warm = warmup_steps(s, total);
+  return total - std::clamp<std::int64_t>(std::llround(std::max(0.0, s.decay_fraction) * double(total)), 0,
+                                          total - warm);
 }
 
 double lr_at(const OptimConfig& o, const ScheduleConfig& s, std::int64_t step, std::int64_t total) {
@@ -46,9 +53,8 @@ double lr_at(const OptimConfig& o, const ScheduleConfig& s, std::int64_t step, s
     return floor + 0.5 * (1.0 + std::cos(std::numbers::pi * progress)) * (peak - floor);
   }
   // wsd: the final `cool` steps descend linearly, the last one at the floor.
-  const std::int64_t cool = std::clamp<std::int64_t>(
-      std::llround(std::max(0.0, s.decay_fraction) * double(total)), 0, total - warm);
-  const std::int64_t cool_start = total - cool;
+  const std::int64_t cool_start = cooldown_start(s, total);
+  const std::int64_t cool = total - cool_start;
   if (step < cool_start) return peak;
   return peak - (peak - floor) * double(step - cool_start + 1) / double(cool);
 }
