@@ -8,6 +8,7 @@
 
 #include "app/commands.h"
 #include "common/error.h"
+#include "fit/agreement.h"
 #include "fit/analysis.h"
 #include "fit/forecast_report.h"
 #include "store/store.h"
@@ -94,6 +95,7 @@ void run_fit_command(FitArgs& a) {
     if (ds.points.empty()) user_error("sweep '{}' has no finished runs with a final loss to fit", a.sweep);
   }
   json all = json::array();
+  std::vector<fit::FitRecord> records;
   for (int ap : approaches) {
     o.approach = ap;
     auto rec = fit::fit_record(ds, o);
@@ -103,7 +105,10 @@ void run_fit_command(FitArgs& a) {
     rec.created_at = row.created_at;
     if (a.json) all.push_back(rec.to_json());
     else fmt::print("fit {} stored in {}\n{}\n", rec.id, a.db, fit::render_fit(rec));
+    records.push_back(std::move(rec));
   }
+  if (!a.json)
+    for (auto& line : fit::allocation_agreement(records).lines) fmt::print("{}\n", line);
   if (a.json) fmt::print("{}\n", (all.size() == 1 ? all[0] : all).dump(2));
 }
 

@@ -93,12 +93,16 @@ std::string shard_path(const std::string& runs_dir, const std::string& run_id) {
   return (fs::path(runs_dir) / run_id / "result.db").string();
 }
 
-void seed_shard(const Run& run, const std::string& path) {
+void seed_shard(const Run& run, const std::string& path, const std::vector<Run>& ladder) {
   fs::create_directories(fs::path(path).parent_path());
   auto shard = Store::open(path, Store::Journal::Delete);
-  Run row = run;
-  row.sweep_id.clear();  // the shard holds no sweeps table rows
-  shard->add_run(row);
+  // A trunk before its branches, a branch's trunk before it: the parent row comes first.
+  std::vector<Run> rows;
+  if (!run.parent_id.empty()) rows = ladder;
+  rows.push_back(run);
+  if (run.parent_id.empty()) rows.insert(rows.end(), ladder.begin(), ladder.end());
+  for (auto& r : rows) r.sweep_id.clear();  // the shard holds no sweeps table rows
+  shard->add_runs(rows);
 }
 
 std::optional<Run> ingest_shard(Store& main, const std::string& run_id, const std::string& path) {

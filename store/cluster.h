@@ -43,7 +43,9 @@ std::vector<ClusterJob> cluster_jobs(const Store& st, const std::string& sweep_i
 std::string shard_path(const std::string& runs_dir, const std::string& run_id);
 // Creates the shard with the run's row before its first submission; a shard that
 // exists (an earlier attempt's) is kept, since its rows are the run's history.
-void seed_shard(const Run& run, const std::string& path);
+// `ladder` holds the rows a ladder task reads besides its own (docs/ladders.md):
+// a trunk's branches (their fork steps), or a branch's trunk; they are never ingested.
+void seed_shard(const Run& run, const std::string& path, const std::vector<Run>& ladder = {});
 // Copies the shard's metrics and evals into `main` and the run's progress and
 // result columns (steps, tokens, rate, heartbeat, attempts, final losses, unique
 // tokens, epochs). Returns the shard's run row, or nullopt when there is no shard

@@ -142,6 +142,9 @@ struct SweepRun {
   std::optional<double> final_train_loss, final_val_loss;
   std::string heartbeat_at, started_at, finished_at;
   std::optional<Lease> lease;
+  // A ladder branch: its fork step and config (to tell its own tokens from the trunk's).
+  std::optional<std::int64_t> fork_step;
+  std::string branch_config_toml;
 };
 
 struct CancelResult {

@@ -282,8 +282,10 @@ TEST_CASE("pinned run ids: the shipped configs keep their identities") {
   CHECK(sweep::run_id(tiny) == "99a829061a3e21e8");
 
   auto quick = sweep::make_plan(sweep::load_sweep_config((kConfigs / "quickstart.toml").string(), false));
-  const auto& small = sweep::find_run(quick, "quickstart/L1-D8-H1-T64/C4e+11");
-  CHECK(small.record.id == "fc4801f0b2db9d28");
+  // The quickstart became a ladder with a learning rate per size (issue 14): new ids, once.
+  const auto& small = sweep::find_run(quick, "quickstart/L1-D8-H1-T64/C1.5e+11/D6.31M");
+  CHECK(small.record.id == "82692e5f49639ef0");
+  CHECK(small.config.spec.optim.lr == 0.0268);
 
   // Grokking's ids changed with the fix: its embedding decay is now applied.
   auto grok = sweep::make_plan(sweep::load_sweep_config((kConfigs / "grokking-modular.toml").string(), false));
@@ -295,7 +297,7 @@ TEST_CASE("pinned run ids: the shipped configs keep their identities") {
 TEST_CASE("find_run takes a name or a unique id prefix") {
   InDirectory root("/");
   auto plan = sweep::make_plan(sweep::load_sweep_config((kConfigs / "quickstart.toml").string(), false));
-  CHECK(&sweep::find_run(plan, "fc4801f0") == &sweep::find_run(plan, "quickstart/L1-D8-H1-T64/C4e+11"));
+  CHECK(&sweep::find_run(plan, "82692e5f") == &sweep::find_run(plan, "quickstart/L1-D8-H1-T64/C1.5e+11/D6.31M"));
   CHECK_THROWS_WITH_AS(sweep::find_run(plan, "nope"), doctest::Contains("no planned run"), UserError);
   CHECK_THROWS_WITH_AS(sweep::find_run(plan, ""), doctest::Contains("no planned run"), UserError);
 }

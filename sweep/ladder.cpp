@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <tuple>
@@ -37,12 +38,19 @@ std::int64_t shared_warmup(const SweepConfig& sc, const std::vector<PlannedRun*>
   return trainer::warmup_steps(w, shortest);
 }
 
-// A branch's name without its D: "s/L2-D32-H2-T32/D1.2M/lr0.003" -> "s/L2-D32-H2-T32/lr0.003/trunk".
+// A branch's name without its D and budget: "s/L2-D32-H2-T32/C1e+12/D1.2M/lr0.003" -> "s/L2-D32-H2-T32/lr0.003/trunk".
 std::string trunk_name(const std::string& branch) {
-  const auto d = branch.find("/D");
-  if (d == std::string::npos) return branch + "/trunk";
-  const auto end = branch.find('/', d + 1);
-  return branch.substr(0, d) + (end == std::string::npos ? "" : branch.substr(end)) + "/trunk";
+  std::string out;
+  std::size_t start = 0;
+  for (bool first = true; start <= branch.size(); first = false) {
+    auto end = std::min(branch.find('/', start), branch.size());
+    auto seg = branch.substr(start, end - start);
+    // Segments after the sweep name and shape; shapes themselves start with "L".
+    const bool point = !first && seg.size() > 1 && (seg[0] == 'C' || seg[0] == 'D') && std::isdigit(seg[1]);
+    if (!point) out += (out.empty() ? "" : "/") + seg;
+    start = end + 1;
+  }
+  return out + "/trunk";
 }
 
 PlannedRun make_trunk(const SweepConfig& sc, const PlannedRun& like, std::int64_t steps, std::int64_t warmup) {

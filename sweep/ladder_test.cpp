@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <map>
 #include <set>
@@ -135,4 +136,40 @@ TEST_CASE("filters.max_epochs caps a grid's D, skips IsoFLOP points over it, and
     auto err = error_of(d, grid("[filters]\nmax_epochs = " + bad + "\n"));
     CHECK(err.find("filters.max_epochs: expected a positive number") != std::string::npos);
   }
+}
+
+TEST_CASE("a ladder on compute levels puts each size's branches on the shared FLOP budgets") {
+  Dir d;
+  auto text = ladder_config();
+  text.replace(text.find("tokens = [51200, 102400, 204800]"), 32, "compute = [4e9, 8e9, 1.6e10]");
+  auto plan = plan_of(d, text);
+  std::map<double, std::set<std::string>> sizes_at;  // budget -> shapes
+  int trunks = 0;
+  for (auto& r : plan.runs) {
+    if (r.parent.empty()) {
+      ++trunks;
+      CHECK(r.budget == 0);
+      // The trunk's name drops the point's budget and D: one trunk per size.
+      CHECK(r.config.name.find("/C") == std::string::npos);
+      CHECK(r.config.name.find("/D") == std::string::npos);
+      continue;
+    }
+    REQUIRE(r.budget > 0);
+    // Whole steps land within isoflop.tolerance of the budget.
+    CHECK(r.record.flops_per_token * r.config.spec.tokens == doctest::Approx(r.budget).epsilon(0.01));
+    CHECK(r.config.name.find(fmt::format("/C{:.3g}/", r.budget)) != std::string::npos);
+    sizes_at[r.budget].insert(r.record.shape);
+  }
+  CHECK(trunks == 2);
+  REQUIRE(sizes_at.size() == 3);
+  for (auto& [c, shapes] : sizes_at) CHECK(shapes.size() == 2);
+
+  // A budget the filters leave with fewer than 3 sizes is noted; both axes at once are refused.
+  bool noted = false;
+  for (auto& n : plan.notes) noted |= n.find("budget 4e+09 FLOPs keeps 2 model size(s)") != std::string::npos;
+  CHECK(noted);
+  auto both = text;
+  both.replace(both.find("compute = "), 10, "tokens = [51200]\ncompute = ");
+  CHECK(error_of(d, both).find("axes.compute: give the ladder's branch points as axes.compute or axes.tokens, not both") !=
+        std::string::npos);
 }

@@ -119,11 +119,6 @@ PreparedSweep prepare(const SweepRequest& r, const Say& warn) {
   if (!p.config && r.target.find(".toml") != std::string::npos)
     user_error("{}: no such file; expected a sweep config (or the name or id of a registered sweep)", r.target);
   if (r.slurm) check_slurm(*r.slurm);
-  // Cluster tasks see only their run's result shard, not the branches a trunk must
-  // keep checkpoints for (docs/ladders.md): ladders train on the local pool for now.
-  if (r.slurm && p.config && p.config->mode == "ladder")
-    user_error("{}: a ladder sweep runs on the local backend only (SLURM ladders are not supported yet; "
-               "docs/ladders.md)", r.target);
   p.pool.db = absolute(r.db);
   const std::string runs_dir = !r.runs_dir.empty()                                ? r.runs_dir
                                : p.config && !p.config->execution.runs_dir.empty() ? p.config->execution.runs_dir

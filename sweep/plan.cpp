@@ -103,8 +103,11 @@ class Builder {
   // One grid point (a shape and a D) for every lr and seed.
   void add(const trainer::ModelConfig& model, double tokens, double budget, bool many_d) {
     const auto batch = static_cast<double>(sc_.base.batch_tokens);
+    const auto counts = trainer::count_params(model);
+    const double n = static_cast<double>(sc_.base.param_convention == "total" ? counts.total : counts.non_embedding);
+    const auto lrs = sc_.lr_rule.set ? std::vector<double>{sc_.lr_rule.lr(n)} : lrs_;
     for (double fraction : fractions_)
-    for (double lr : lrs_)
+    for (double lr : lrs)
       for (auto seed : seeds_) {
         PlannedRun p;
         auto& s = p.config.spec;
@@ -121,8 +124,7 @@ class Builder {
         // config names exactly the schedule that runs.
         config::resolve_warmup(s, p.steps);
         p.budget = budget;
-        auto counts = trainer::count_params(model);
-        p.n = static_cast<double>(s.param_convention == "total" ? counts.total : counts.non_embedding);
+        p.n = n;
         p.tokens_per_param = s.tokens / p.n;
         p.flops = trainer::flops_per_token(model, s.flop_convention, s.param_convention) * s.tokens;
         p.config.name = run_name(sc_, s, budget, many_d, lrs_.size() > 1, seeds_.size() > 1);
@@ -206,6 +208,20 @@ class Builder {
   std::set<std::string> seen_;
 };
 
+// Approach 2 fits a parabola per budget, so a budget left with fewer than 3 sizes
+// (by the filters, or a ladder's sizes) measures no optimum.
+void note_thin_budgets(const SweepConfig& sc, Plan& plan) {
+  for (double c : sc.compute) {
+    std::set<double> sizes;
+    for (auto& r : plan.runs)
+      if (r.budget == c) sizes.insert(r.n);
+    if (sizes.size() < 3)
+      plan.notes.push_back(fmt::format("budget {:.3g} FLOPs keeps {} model size(s) after filters; an IsoFLOP "
+                                       "parabola needs at least 3",
+                                       c, sizes.size()));
+  }
+}
+
 }  // namespace
 
 double Plan::total_tokens() const {
@@ -239,15 +255,8 @@ Plan make_plan(const SweepConfig& sc) {
         double fpt = trainer::flops_per_token(s.model, sc.base.flop_convention, sc.base.param_convention);
         b.add(s.model, c / fpt, c, false);
       }
-      std::set<double> sizes;
-      for (auto& r : plan.runs)
-        if (r.budget == c) sizes.insert(r.n);
-      auto left = sizes.size();
-      if (left < 3)
-        plan.notes.push_back(fmt::format("budget {:.3g} FLOPs keeps {} model size(s) after filters; an IsoFLOP "
-                                         "parabola needs at least 3",
-                                         c, left));
     }
+    note_thin_budgets(sc, plan);
   } else {
     std::vector<Shape> shapes;
     if (!sc.d_model.empty() || !sc.n_layer.empty()) {
@@ -276,7 +285,10 @@ Plan make_plan(const SweepConfig& sc) {
     for (auto& s : shapes) {
       auto counts = trainer::count_params(s.model);
       double n = static_cast<double>(sc.base.param_convention == "total" ? counts.total : counts.non_embedding);
-      if (!sc.tokens_per_param.empty()) {
+      if (!sc.compute.empty()) {  // a ladder with branches on compute levels: IsoFLOP profiles for free
+        const double fpt = trainer::flops_per_token(s.model, sc.base.flop_convention, sc.base.param_convention);
+        for (double c : sc.compute) b.add(s.model, c / fpt, c, true);
+      } else if (!sc.tokens_per_param.empty()) {
         for (double m : sc.tokens_per_param) b.add(s.model, m * n, 0, sc.tokens_per_param.size() > 1);
       } else if (!sc.tokens.empty()) {
         for (double d : sc.tokens) b.add(s.model, d, 0, sc.tokens.size() > 1);
@@ -285,6 +297,7 @@ Plan make_plan(const SweepConfig& sc) {
       }
     }
   }
+  if (sc.mode == "ladder" && !sc.compute.empty()) note_thin_budgets(sc, plan);
   if (b.capped() > 0)
     plan.notes.push_back(fmt::format("filters.max_epochs: {} run(s) capped to D = {:g} epochs of their data",
                                      b.capped(), sc.filters.max_epochs));

@@ -190,3 +190,34 @@ TEST_CASE("makespan schedules the longest runs first on the least loaded worker"
   plan.runs[0].est_s = -1;
   CHECK(sweep::makespan(plan, 2) < 0);    // unknown without every estimate
 }
+
+TEST_CASE("lr_rule gives each size its own learning rate, recorded in its run config") {
+  Dir d;
+  const auto rule = "[lr_rule]\nc = 0.27\nk = 0.34\n";
+  auto sc = sweep::load_sweep_config(
+      d.write("rule.toml", sweep::testing::tiny_grid("params = [2e4, 1.6e5]\ntokens = [51200]\n") + rule));
+  auto plan = sweep::make_plan(sc);
+  REQUIRE(plan.runs.size() == 2);
+  for (auto& r : plan.runs) {
+    const double want = 0.27 * std::pow(r.n, -0.34);
+    CHECK(r.config.spec.optim.lr == doctest::Approx(want).epsilon(0.005));  // 3 significant digits
+    // The stored config carries the value used, so the run reads back with the same id.
+    auto back = sweep::parse_run_config(r.record.config_toml, "r", false);
+    CHECK(back.spec.optim.lr == r.config.spec.optim.lr);
+  }
+  CHECK(plan.runs[0].config.spec.optim.lr != plan.runs[1].config.spec.optim.lr);
+  CHECK(sc.lr_rule.lr(1e4) == doctest::Approx(0.0118));
+
+  auto error_of = [&](const std::string& text) {
+    return sweep::testing::user_error_of(
+        [&] { sweep::load_sweep_config(d.write("bad.toml", sweep::testing::tiny_grid(text))); }, "accepted");
+  };
+  CHECK(error_of("params = [2e4]\ntokens = [51200]\nlr = [1e-3, 3e-3]\n" + std::string(rule))
+            .find("axes.lr: give axes.lr or lr_rule, not both") != std::string::npos);
+  CHECK(error_of("params = [2e4]\ntokens = [51200]\n[lr_rule]\nc = 0.27\n")
+            .find("lr_rule.k: missing; expected lr_rule = { c = 0.1, k = 0.25 }") != std::string::npos);
+  CHECK(error_of("params = [2e4]\ntokens = [51200]\n[lr_rule]\nc = -1\nk = 0.3\n").find("lr_rule.c") !=
+        std::string::npos);
+  CHECK(error_of("params = [2e4]\ntokens = [51200]\n[lr_rule]\nc = 0.1\nk = 0.3\nfit = 3\n").find("lr_rule") !=
+        std::string::npos);
+}

@@ -27,7 +27,8 @@ json run_json(const PlannedRun& r) {
           {"params_total", r.record.params_total},
           {"params_non_embedding", r.record.params_non_embedding},
           {"tokens", s.tokens},
-          {"flops", r.flops},
+          {"flops", r.flops},  // what this run trains (a branch: its cooldown)
+          {"point_flops", r.record.flops_per_token * s.tokens},  // the (N, D) point's C
           {"flops_per_token", r.record.flops_per_token},
           {"flop_convention", r.record.flop_convention},
           {"budget", r.budget > 0 ? json(r.budget) : json()},
@@ -115,21 +116,23 @@ std::vector<const PlannedRun*> display_order(const std::vector<PlannedRun>& runs
 std::vector<std::string> render_plan(const PlanView& v) {
   const auto& sc = v.config;
   const auto& plan = v.plan;
-  const bool many_lr = sc.lr.size() > 1, many_seed = sc.seed.size() > 1;
+  const bool many_lr = sc.lr.size() > 1 || sc.lr_rule.set, many_seed = sc.seed.size() > 1;
   std::vector<std::string> head = {"id", "shape", ">N", ">N non-emb", ">D", ">C", ">tok/param", ">steps"};
   if (many_lr) head.push_back(">lr");
   if (many_seed) head.push_back(">seed");
   const bool ladder = sc.mode == "ladder";
-  if (ladder) head.push_back("ladder");
+  if (ladder) head.insert(head.end(), {">trains C", "ladder"});
   head.push_back(">est. time");
   Table t(head);
   for (auto* r : display_order(plan.runs)) {
     const auto& s = r->config.spec;
     std::vector<std::string> row = {r->record.id.substr(0, 12), r->record.shape, si(r->record.params_total),
-                                    si(r->record.params_non_embedding), si(s.tokens), fmt::format("{:.3g}", r->flops),
+                                    si(r->record.params_non_embedding), si(s.tokens),
+                                    fmt::format("{:.3g}", r->record.flops_per_token * s.tokens),
                                     fmt::format("{:.3g}", r->tokens_per_param), std::to_string(r->steps)};
     if (many_lr) row.push_back(fmt::format("{:.3g}", s.optim.lr));
     if (many_seed) row.push_back(std::to_string(s.seed));
+    if (ladder) row.push_back(fmt::format("{:.3g}", r->flops));
     if (ladder)
       row.push_back(r->parent.empty() ? "trunk"
                                       : fmt::format("fork at {} of {}", r->fork_step, r->parent.substr(0, 12)));

@@ -21,6 +21,7 @@
 #include "sweep/slurm.h"
 #include "sweep/slurm_cmd.h"
 #include "sweep/status.h"
+#include "sweep/train_run.h"
 
 namespace scalelab::sweep::slurm {
 
@@ -107,6 +108,23 @@ void write_script(const store::Sweep& sw, const Options& o, const fs::path& list
                   fs::perm_options::add);
 }
 
+// A task sees only its shard, so a ladder run's shard also carries what it reads
+// (docs/ladders.md): a trunk its branches' fork steps, a branch its trunk's row.
+// A branch's inherited history goes into the main store here, as the local
+// worker would write it: the trunk has passed the fork, or claim_run would not
+// have handed the branch out.
+void seed_ladder_shard(store::Store& st, const Options& o, const store::Run& run) {
+  std::vector<store::Run> ladder;
+  if (run.parent_id.empty()) {
+    ladder = st.branches(run.id);
+  } else if (auto trunk = st.run(run.parent_id)) {
+    ladder.push_back(*trunk);
+    if (!fs::exists(fs::path(o.runs_dir) / run.id / "checkpoint.pt"))
+      inherit_trunk_rows(st, run, parse_run_config(run.config_toml, run.name, false).spec);
+  }
+  store::seed_shard(run, store::shard_path(o.runs_dir, run.id), ladder);
+}
+
 // One job array for runs [b, e): its run list, script and shards, then sbatch and the job rows.
 std::string submit_array(store::Store& st, const store::Sweep& sw, const Options& o, const std::vector<store::Run>& runs,
                          int b, int e, const fs::path& dir, const std::string& tag, const std::string& claim_owner) {
@@ -117,7 +135,7 @@ std::string submit_array(store::Store& st, const store::Sweep& sw, const Options
   }
   auto args = sbatch_command(sw, o, dir, script, e - b);
   write_script(sw, o, list, script, args);
-  for (int i = b; i < e; ++i) store::seed_shard(runs[i], store::shard_path(o.runs_dir, runs[i].id));
+  for (int i = b; i < e; ++i) seed_ladder_shard(st, o, runs[i]);
   auto c = run_cmd(args);
   std::string job = first_line(c.out);
   job = job.substr(0, job.find(';'));  // "ID;cluster" on federated setups

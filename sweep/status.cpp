@@ -6,7 +6,9 @@
 #include <cmath>
 #include <ctime>
 
+#include "common/error.h"
 #include "common/table.h"
+#include "sweep/run_config.h"
 
 namespace scalelab::sweep {
 
@@ -39,6 +41,20 @@ constexpr double kStaleHeartbeatS = 60;
 
 }  // namespace
 
+namespace {
+
+double inherited_tokens(const store::SweepRun& r) {
+  if (!r.fork_step || r.branch_config_toml.empty()) return 0;
+  try {
+    const auto rc = parse_run_config(r.branch_config_toml, r.name, false);
+    return std::min(r.planned_tokens, double(*r.fork_step) * double(rc.spec.batch_tokens));
+  } catch (const UserError&) {
+    return 0;  // a config this build cannot read: the whole run is counted
+  }
+}
+
+}  // namespace
+
 std::string sweep_state(const store::SweepRun& r) {
   // A leased run is in a worker's hands even before the worker marks it running.
   if ((r.status == "pending" || r.status == "stopped") && r.lease) return "running";
@@ -60,12 +76,15 @@ SweepStatus sweep_status(const store::Store& st, const store::Sweep& sweep) {
     else if (state == "failed") ++s.failed;
     else if (state == "diverged") ++s.diverged;
     else if (state == "cancelled") ++s.cancelled;
-    double done = state == "done" ? r.planned_tokens : std::min(r.tokens_done, r.planned_tokens);
-    s.tokens_total += r.planned_tokens;
+    // A ladder branch's first fork_step steps are its trunk's: counted there, not twice.
+    const double inherited = inherited_tokens(r);
+    const double planned = r.planned_tokens - inherited;
+    double done = state == "done" ? planned : std::clamp(r.tokens_done - inherited, 0.0, planned);
+    s.tokens_total += planned;
     s.tokens_done += done;
-    s.flops_total += r.planned_tokens * r.flops_per_token;
+    s.flops_total += planned * r.flops_per_token;
     s.flops_done += done * r.flops_per_token;
-    if (state == "pending" || state == "running") remaining += (r.planned_tokens - done) * r.flops_per_token;
+    if (state == "pending" || state == "running") remaining += (planned - done) * r.flops_per_token;
     if (state == "running") {
       s.flops_per_s += r.tokens_per_s * r.flops_per_token;
       if (auto m = st.last_metric(r.id, "train")) s.live_loss[r.id] = m->loss;

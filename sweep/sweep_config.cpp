@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "sweep/run_config.h"
+#include "sweep/sweep_layers.h"
 #include "sweep/task_config.h"
 
 namespace scalelab::sweep {
@@ -20,106 +21,6 @@ using config::TomlReader;
 using config::join_key;
 
 namespace {
-
-// Checks the keys of one file before the layers are merged, so an unknown key is
-// reported in the file that has it.
-void check_file_keys(const TomlReader& r, const toml::table& root) {
-  r.only_keys(root, "", {"name", "extends", "mode", "data", "model", "train", "eval", "checkpoint", "flops", "axes",
-                         "isoflop", "ladder", "filters", "execution", "task"});
-  for (auto name : config::tables())
-    if (auto* t = r.table(root, name, "")) r.only_keys(*t, name, config::key_names(name));
-  if (auto* t = r.table(root, "isoflop", ""))
-    r.only_keys(*t, "isoflop", {"sizes", "span", "tokens_per_param", "tolerance"});
-  if (auto* t = r.table(root, "ladder", "")) r.only_keys(*t, "ladder", {"trunk_tokens_per_param"});
-  if (auto* t = r.table(root, "filters", ""))
-    r.only_keys(*t, "filters",
-                {"min_steps", "max_est_runtime", "min_tokens_per_param", "max_tokens_per_param", "max_epochs"});
-  if (auto* t = r.table(root, "execution", ""))
-    r.only_keys(*t, "execution", {"jobs", "threads_per_job", "devices", "runs_per_device", "retries", "lease_ttl",
-                                  "runs_dir"});
-  auto* axes = r.table(root, "axes", "");
-  if (!axes) return;
-  r.only_keys(*axes, "axes", {"params", "tokens", "compute", "lr", "seed", "d_model", "n_layer", "train_fraction"});
-  // Log-ranges are small tables of their own.
-  for (auto&& [k, v] : *axes) {
-    auto* t = v.as_table();
-    if (!t) continue;
-    auto key = join_key("axes", k.str());
-    if (k.str() != "tokens") {
-      r.only_keys(*t, key, {"min", "max", "points"});
-    } else if (t->contains("per_param")) {
-      r.only_keys(*t, key, {"per_param"});
-      if (auto* pp = (*t)["per_param"].as_table()) r.only_keys(*pp, key + ".per_param", {"min", "max", "points"});
-    } else {
-      r.only_keys(*t, key, {"min", "max", "points", "per_param"});
-    }
-  }
-}
-
-// Moves node `v` into table `dst` under `key`; moving keeps its source position.
-void put(toml::table& dst, std::string_view key, toml::node&& v) {
-  std::move(v).visit([&](auto&& x) { dst.insert_or_assign(key, std::move(x)); });
-}
-
-// Later layers win key by key; tables merge recursively except the axes, which
-// a layer replaces whole (a base's {min, max} must not mix with a child's list).
-void merge_into(toml::table& dst, toml::table&& src, std::string_view prefix) {
-  for (auto&& [k, v] : src) {
-    auto* d = dst.get(k.str());
-    if (d && d->is_table() && v.is_table() && prefix != "axes")
-      merge_into(*d->as_table(), std::move(*v.as_table()), join_key(prefix, k.str()));
-    else
-      put(dst, k.str(), std::move(v));
-  }
-}
-
-std::string file_of(const toml::node& n, const std::string& fallback) {
-  const auto& p = n.source().path;
-  return p ? *p : fallback;
-}
-
-std::string where(const toml::node& n, const std::string& fallback) {
-  auto line = n.source().begin.line;
-  return line > 0 ? fmt::format("{}:{}", file_of(n, fallback), line) : file_of(n, fallback);
-}
-
-// Parses `path` and every file it extends into one table, bases first.
-toml::table load_layers(const std::string& path, std::vector<std::string>& chain, std::vector<std::string>& files) {
-  auto root = TomlReader::parse_file(path);
-  TomlReader r(path);
-  check_file_keys(r, root);
-  chain.push_back(fs::weakly_canonical(path).string());
-  std::vector<std::string> bases;
-  if (auto* e = root.get("extends")) {
-    auto add = [&](const toml::node& n) {
-      if (!n.is_string() || n.value<std::string>()->empty())
-        r.fail(&n, "extends", "expected a file name or a list of file names");
-      bases.push_back(*n.value<std::string>());
-    };
-    if (auto* arr = e->as_array()) {
-      for (auto& n : *arr) add(n);
-    } else {
-      add(*e);
-    }
-    for (auto& b : bases) {
-      fs::path bp = fs::path(path).parent_path() / b;
-      if (!fs::is_regular_file(bp))
-        r.fail(e, "extends", fmt::format("no such file {}; paths are relative to the directory of {}", bp.string(), path));
-      if (std::find(chain.begin(), chain.end(), fs::weakly_canonical(bp).string()) != chain.end())
-        r.fail(e, "extends", fmt::format("{} is already being extended; a base cannot extend itself", bp.string()));
-    }
-  }
-  toml::table merged;
-  for (auto& b : bases) {
-    auto base = load_layers((fs::path(path).parent_path() / b).lexically_normal().string(), chain, files);
-    merge_into(merged, std::move(base), "");
-  }
-  chain.pop_back();
-  root.erase("extends");
-  merge_into(merged, std::move(root), "");
-  files.push_back(path);
-  return merged;
-}
 
 // Typed access to the merged table: each value is checked by a TomlReader named
 // after the file it came from, so errors point into the right layer.
@@ -338,6 +239,13 @@ void read_settings(const Layered& L, const toml::table& root, SweepConfig& sc) {
     if (s.sizes > 1 && s.span == 1.0)
       L.fail(t->get("span"), "isoflop.span", fmt::format("{} sizes need a span above 1", s.sizes));
   }
+  if (auto* t = L.at(root, "lr_rule").table(root, "lr_rule", "")) {
+    for (auto k : {"c", "k"})
+      if (!t->contains(k)) L.fail(t, join_key("lr_rule", k), "missing; expected lr_rule = { c = 0.1, k = 0.25 }");
+    if (auto* n = root.get_as<toml::table>("axes") ? root["axes"].as_table()->get("lr") : nullptr)
+      L.fail(n, "axes.lr", "give axes.lr or lr_rule, not both");
+    sc.lr_rule = {true, L.at(*t, "c").positive(*t, "c", "lr_rule", 0), L.at(*t, "k").in_range(*t, "k", "lr_rule", 0, -2, 2)};
+  }
   if (auto* t = L.at(root, "ladder").table(root, "ladder", ""))
     sc.ladder.trunk_tokens_per_param =
         L.at(*t, "trunk_tokens_per_param").positive(*t, "trunk_tokens_per_param", "ladder", 0);
@@ -417,8 +325,9 @@ void check_mode(const Layered& L, const toml::table& root, SweepConfig& sc) {
         L.fail(n, join_key("axes", k), "not used in isoflop mode: each budget's sizes come from [isoflop]");
     return;
   }
-  if (auto* n = axis("compute"))
-    L.fail(n, "axes.compute", "only used in isoflop mode; set mode = \"isoflop\" or use axes.params and axes.tokens");
+  if (auto* n = axis("compute"); n && sc.mode != "ladder")
+    L.fail(n, "axes.compute",
+           "only used in isoflop and ladder modes; set mode = \"isoflop\" or use axes.params and axes.tokens");
   if (sc.mode == "ladder") check_ladder(L, root, sc);
   else if (auto* n = root.get("ladder")) L.fail(n, "ladder", "only used in ladder mode; set mode = \"ladder\"");
   for (auto k : {"d_model", "n_layer"})
@@ -427,8 +336,10 @@ void check_mode(const Layered& L, const toml::table& root, SweepConfig& sc) {
   if (sc.params.empty() && !sc.fixed_shape)
     L.fail(axes ? static_cast<const toml::node*>(axes) : nullptr, "axes.params",
            "missing; give model sizes (axes.params) or a fixed shape in [model]");
+  if (auto* n = axis("compute"); n && axis("tokens"))
+    L.fail(n, "axes.compute", "give the ladder's branch points as axes.compute or axes.tokens, not both");
   auto* train = root.get_as<toml::table>("train");
-  bool has_d = !sc.tokens.empty() || !sc.tokens_per_param.empty() ||
+  bool has_d = !sc.compute.empty() || !sc.tokens.empty() || !sc.tokens_per_param.empty() ||
                (train && (train->contains("tokens") || train->contains("steps")));
   if (!has_d)
     L.fail(axes ? static_cast<const toml::node*>(axes) : nullptr, "axes.tokens",
@@ -479,6 +390,12 @@ SweepConfig load_sweep_config(const std::string& path, bool check_data) {
   text << root;
   sc.resolved_toml = text.str();
   return sc;
+}
+
+double LrRule::lr(double n) const {
+  const double v = c * std::pow(n, -k);
+  const double scale = std::pow(10.0, std::floor(std::log10(v)) - 2);
+  return std::round(v / scale) * scale;
 }
 
 std::string sweep_id(const SweepConfig& sc) { return hex64(fnv1a64("sweep\n" + sc.name + "\n" + sc.path)); }

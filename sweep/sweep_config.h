@@ -22,6 +22,14 @@ struct IsoflopSettings {
 
 // Cooldown ladders (docs/ladders.md): per size one warmup-stable trunk, and WSD
 // branches forked from it at each D of the tokens axes.
+// A learning rate per size (docs/sweeps.md): lr = c * N^-k, N the run's parameters
+// under flops.params, rounded to 3 significant digits so ids and names stay readable.
+struct LrRule {
+  bool set = false;
+  double c = 0, k = 0;
+  double lr(double n) const;
+};
+
 struct LadderSettings {
   double trunk_tokens_per_param = 0;  // the trunk's length as D/N; 0 = up to the last fork
 };
@@ -62,11 +70,12 @@ struct SweepConfig {
   std::vector<int> n_layer;              // depths, likewise
   std::vector<double> tokens;            // D values (grid)
   std::vector<double> tokens_per_param;  // D = m * N (grid)
-  std::vector<double> compute;           // C budgets (isoflop)
+  std::vector<double> compute;           // C budgets (isoflop; ladder: one branch per size and C)
   std::vector<double> lr;                // empty: base.optim.lr
   std::vector<std::uint64_t> seed;       // empty: base.seed
   std::vector<double> train_fraction;    // modular task only; empty: base.task.train_fraction
 
+  LrRule lr_rule;                        // replaces train.lr: each size its own LR
   IsoflopSettings isoflop;
   LadderSettings ladder;
   Filters filters;

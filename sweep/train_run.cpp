@@ -137,27 +137,32 @@ const std::atomic<bool>& stop_on_signals() {
   return g_stop;
 }
 
+int inherit_trunk_rows(store::Store& st, const store::Run& branch, const trainer::RunSpec& s) {
+  const std::int64_t fork = *branch.fork_step;
+  const int task_every = s.task_every > 0 ? s.task_every : s.eval_every;
+  return st.copy_trunk_rows(branch.parent_id, branch.id, fork,
+                            {fork % s.log_every == 0, fork % s.eval_every == 0,
+                             !s.task.name.empty() && fork % task_every == 0});
+}
+
 namespace {
 
 // Ladders (docs/ladders.md): a trunk keeps the checkpoints its branches fork from;
 // a branch without a checkpoint of its own starts from its trunk's, and first takes
-// the trunk's rows up to the fork that an independent run would have logged.
-void ladder_options(const PreparedRun& p, trainer::TrainOptions& opt) {
+// the trunk's rows up to the fork that an independent run would have logged. A
+// cluster task's shard holds no trunk rows: the orchestrator copied them into the
+// main store when it submitted the branch (sweep/slurm_submit.cpp).
+void ladder_options(const PreparedRun& p, bool in_shard, trainer::TrainOptions& opt) {
   auto& st = *p.store;
   for (auto& b : st.branches(p.record.id))
     if (b.fork_step) opt.keep_at.push_back(*b.fork_step);
   std::sort(opt.keep_at.begin(), opt.keep_at.end());
   opt.keep_at.erase(std::unique(opt.keep_at.begin(), opt.keep_at.end()), opt.keep_at.end());
   if (p.record.parent_id.empty() || !p.record.fork_step) return;
-  const std::int64_t fork = *p.record.fork_step;
   const auto trunk_dir = fs::path(p.run_dir).parent_path() / p.record.parent_id;
-  opt.fork_from = trainer::fork_checkpoint_path(trunk_dir.string(), fork);
-  if (fs::exists(fs::path(p.run_dir) / "checkpoint.pt")) return;  // it resumes from its own
-  const auto& s = p.config.spec;
-  const int task_every = s.task_every > 0 ? s.task_every : s.eval_every;
-  st.copy_trunk_rows(p.record.parent_id, p.record.id, fork,
-                     {fork % s.log_every == 0, fork % s.eval_every == 0,
-                      !s.task.name.empty() && fork % task_every == 0});
+  opt.fork_from = trainer::fork_checkpoint_path(trunk_dir.string(), *p.record.fork_step);
+  if (in_shard || fs::exists(fs::path(p.run_dir) / "checkpoint.pt")) return;  // it resumes from its own
+  inherit_trunk_rows(st, p.record, p.config.spec);
 }
 
 }  // namespace
@@ -171,7 +176,7 @@ TrainOutcome train_run(PreparedRun& p, const TrainRequest& r, const std::atomic<
   opt.progress = r.progress;
   opt.stop_after_steps = r.stop_after;
   opt.stop = stop;
-  ladder_options(p, opt);
+  ladder_options(p, !r.shard.empty(), opt);
   auto& st = *p.store;
   st.mark_running(p.record.id);
   StoreSink sink(st, p.record.id);

@@ -38,6 +38,11 @@ struct PreparedRun {
   bool settled = false;            // already done or diverged (no --restart): nothing to train
 };
 
+// A ladder branch's history before its fork is its trunk's: copies the trunk's rows
+// up to the fork (those the branch's own logging schedule would have written at
+// the fork step included) into the branch. Idempotent; returns the rows written.
+int inherit_trunk_rows(store::Store& st, const store::Run& branch, const trainer::RunSpec& spec);
+
 // Checks everything before the store is written, so bad input registers nothing;
 // throws UserError naming what to fix.
 PreparedRun prepare_run(const TrainRequest& r);

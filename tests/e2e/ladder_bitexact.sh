@@ -13,8 +13,13 @@ expect_contains "$OUT" "note: ladder: 1 trunk(s) and 3 cooldown branches"
 expect_exit 0 "$SCALELAB" plan lad.toml --no-calibrate --json
 [ "$(echo "$OUT" | jq '[.runs[] | select(.parent != null)] | length')" = 3 ] || fail "plan --json: want 3 branches"
 
+plan_tokens=$(echo "$OUT" | jq '.totals.tokens')
 expect_exit 0 "$SCALELAB" sweep lad.toml --db l.db --jobs 2 --threads-per-job 1 --quiet
 expect_contains "$OUT" "4/4 done"
+# status counts a branch's own tokens only, as plan does: the trunk's are not counted twice.
+expect_exit 0 "$SCALELAB" status lad --db l.db --json
+[ "$(echo "$OUT" | jq '.[0].tokens_total')" = "$plan_tokens" ] ||
+  fail "status totals $(echo "$OUT" | jq '.[0].tokens_total') tokens, plan $plan_tokens"
 trunk=$(sqlite3 l.db "SELECT id FROM runs WHERE name LIKE '%/trunk'")
 [ "$(sqlite3 l.db "SELECT count(*) FROM runs WHERE parent_id = '$trunk'")" = 3 ] || fail "3 branches of the trunk"
 # The longest branch (200 steps) forks where its 25% cooldown begins, the trunk's last step.
