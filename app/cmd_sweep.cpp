@@ -165,7 +165,7 @@ void add_sweep_commands(CLI::App& root) {
     add_db_option(cmd, a.req.db)->description("Database holding the throughput calibration cache");
     cmd->add_option("--device", a.req.device, "Device to calibrate on (default: the config's first device)");
     cmd->add_option("--threads", a.req.threads, "CPU threads per run (default: as the sweep would use)")
-        ->check(CLI::PositiveNumber);
+        ->check(positive());
     cmd->add_flag("--json", a.json, "The plan as JSON");
     cmd->add_flag("--no-calibrate", a.no_calibrate, "Skip the throughput measurement (no time estimates)");
     cmd->add_option("--show", a.req.show, "Print one run's resolved config (canonical TOML); RUN is an id prefix or name");
@@ -179,28 +179,28 @@ void add_sweep_commands(CLI::App& root) {
     cmd->add_option("config", r.target, "Sweep config (TOML), or the name or id of a registered sweep")->required();
     add_db_option(cmd, r.db);
     cmd->add_option("--jobs,-j", r.jobs, "Concurrent workers (default: cores / threads, or one per GPU)")
-        ->check(CLI::PositiveNumber);
-    cmd->add_option("--threads-per-job", r.threads, "CPU threads per worker")->check(CLI::PositiveNumber);
+        ->check(positive());
+    cmd->add_option("--threads-per-job", r.threads, "CPU threads per worker")->check(positive());
     cmd->add_option("--devices", r.devices, "cpu, or GPUs such as cuda:0,cuda:1");
-    cmd->add_option("--runs-per-device", r.runs_per_device, "Concurrent runs per device")->check(CLI::PositiveNumber);
+    cmd->add_option("--runs-per-device", r.runs_per_device, "Concurrent runs per device")->check(positive());
     cmd->add_option("--retries", r.retries, "Extra attempts for crashed or killed workers (default 2)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative());
     cmd->add_option("--runs-dir", r.runs_dir, "Checkpoints and worker logs (default: runs/ next to the database)");
     cmd->add_flag("--quiet", r.quiet, "Print only failures and the final summary");
     cmd->add_option("--backend", a.backend, "local (a pool of workers here) or slurm (job arrays; docs/cluster.md)")
         ->check(CLI::IsMember({"local", "slurm"}));
     cmd->add_option("--partition", c.partition, "slurm: the partition to submit to");
     cmd->add_option("--gpus-per-run", c.gpus_per_run, "slurm: GPUs per run (--gres=gpu:K; the run trains on cuda)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative());
     cmd->add_option("--time", c.time, "slurm: time limit per job, e.g. 02:00:00; runs checkpoint before it");
     cmd->add_option("--max-parallel", c.max_parallel, "slurm: at most this many tasks of an array at once (%N)")
-        ->check(CLI::PositiveNumber);
+        ->check(positive());
     cmd->add_option("--sbatch-arg", c.sbatch_args, "slurm: an extra sbatch option, passed as is (repeatable)")
         ->allow_extra_args(false);
     cmd->add_option("--signal-before", c.signal_before_s,
                     "slurm: seconds before the time limit SLURM signals a run to checkpoint (default 300, at most "
                     "half the limit); SLURM may send it up to a minute early")
-        ->check(CLI::PositiveNumber);
+        ->check(positive());
     cmd->add_flag("--no-wait,--detach", a.no_wait, "slurm: submit and return instead of following the jobs");
     cmd->callback([] { run_sweep_cmd(a); });
   }
@@ -211,7 +211,7 @@ void add_sweep_commands(CLI::App& root) {
     add_db_option(cmd, a.db);
     cmd->add_flag("--watch", a.watch, "Refresh until the sweep settles (in place on a terminal)");
     cmd->add_flag("--json", a.json, "JSON (one document per refresh with --watch)");
-    cmd->add_option("--interval", a.interval, "Seconds between refreshes with --watch")->check(CLI::PositiveNumber);
+    cmd->add_option("--interval", a.interval, "Seconds between refreshes with --watch")->check(positive());
     cmd->callback([] { run_status(a); });
   }
   {

@@ -57,9 +57,9 @@ void add_train_command(CLI::App& root) {
   cmd->add_flag("--resume", r.resume, "Continue from the run's last checkpoint");
   cmd->add_flag("--restart", r.restart, "Discard the run's checkpoint and train it from step 0");
   cmd->add_option("--device", r.device, "cpu, cuda or cuda:N");
-  cmd->add_option("--threads", r.threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", r.threads, "CPU threads (default: all cores)")->check(non_negative());
   cmd->add_option("--stop-after", r.stop_after, "Checkpoint and stop once this many steps are done")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   auto* q = cmd->add_flag("--quiet", a.quiet, "No progress output");
   cmd->add_flag("--json", a.json, "JSON lines on stdout instead of progress text")->excludes(q);
   cmd->callback([] { run_train(a); });

@@ -12,6 +12,9 @@ namespace scalelab::app {
 std::string default_db();
 // Adds the shared `--db PATH` option to a subcommand.
 CLI::Option* add_db_option(CLI::App* cmd, std::string& db);
+// Flag checks with plain messages: "expected a positive number, got '0'".
+const CLI::Validator& positive();
+const CLI::Validator& non_negative();
 
 void add_data_command(CLI::App& root);
 void add_train_command(CLI::App& root);

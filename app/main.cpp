@@ -1,5 +1,6 @@
 #include <fmt/core.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <exception>
 
@@ -16,6 +17,32 @@ std::string default_db() {
 CLI::Option* add_db_option(CLI::App* cmd, std::string& db) {
   db = default_db();
   return cmd->add_option("--db", db, "SQLite database (default: $SCALELAB_DB or ./scalelab.db)");
+}
+
+// CLI11's PositiveNumber prints its range ("Value 0 not in range 0.000000 to
+// 1797693134862315708145274237317043567980705675258449965989174768031572607800...");
+// these say what is expected, in the words of the rest of the CLI.
+namespace {
+CLI::Validator number_check(bool allow_zero) {
+  return CLI::Validator(
+      [allow_zero](std::string& s) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(s.c_str(), &end);
+        const bool ok = end != s.c_str() && *end == '\0' && std::isfinite(v) && (allow_zero ? v >= 0 : v > 0);
+        if (ok) return "";
+        return fmt::format("expected a {} number, got '{}'", allow_zero ? "non-negative" : "positive", s);
+      },
+      allow_zero ? "NONNEGATIVE" : "POSITIVE");
+}
+}  // namespace
+
+const CLI::Validator& positive() {
+  static const CLI::Validator v = number_check(false);
+  return v;
+}
+const CLI::Validator& non_negative() {
+  static const CLI::Validator v = number_check(true);
+  return v;
 }
 
 }  // namespace scalelab::app
@@ -45,6 +72,9 @@ int main(int argc, char** argv) {
   } catch (const UserError& e) {
     fmt::print(stderr, "scalelab: error: {}\n", e.what());
     return kExitUserError;
+  } catch (const ResourceError& e) {
+    fmt::print(stderr, "scalelab: error: {}\n", e.what());
+    return kExitResource;
   } catch (const std::exception& e) {
     fmt::print(stderr, "scalelab: internal error: {}\n", e.what());
     return 1;

@@ -24,8 +24,31 @@ Table::Table(std::vector<std::string> headers) {
   }
 }
 
+std::string shell_word(std::string_view s) {
+  const bool plain = !s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                       "0123456789-_./:+=") == std::string_view::npos;
+  if (plain) return std::string(s);
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+int first_control(std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return c;
+  return -1;
+}
+
+std::string printable(std::string_view s) {
+  if (first_control(s) < 0) return std::string(s);
+  std::string out;
+  for (unsigned char c : s) out += (c < 0x20 || c == 0x7f) ? fmt::format("\\x{:02x}", c) : std::string(1, char(c));
+  return out;
+}
+
 void Table::add(std::vector<std::string> row) {
   row.resize(headers_.size());
+  for (auto& cell : row) cell = printable(cell);
   rows_.push_back(std::move(row));
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // One table style for every command that prints rows (runs, plan, status, fit).
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace scalelab {
@@ -18,6 +19,15 @@ class Table {
   std::vector<bool> right_;
   std::vector<std::vector<std::string>> rows_;
 };
+
+// Control characters (newline, NUL, ESC, ...) written as \xNN, so a name cannot
+// break a table or send escape sequences to a terminal; other bytes are kept.
+std::string printable(std::string_view s);
+// One shell word that bash reads back as exactly s: 'it'\''s'. Plain words
+// (letters, digits, - _ . / : + =) stay bare, so suggested commands read naturally.
+std::string shell_word(std::string_view s);
+// The first control character in s, or -1.
+int first_control(std::string_view s);
 
 // Compact human numbers: 1.23e+06 -> "1.23M", 4.5e21 -> "4.50e21".
 std::string si(double v, int digits = 3);

@@ -3,6 +3,7 @@
 // (one forgot "at least one sequence"); both now call these.
 #include <fmt/format.h>
 
+#include "common/error.h"
 #include "config/config.h"
 
 namespace scalelab::config {
@@ -26,6 +27,19 @@ void check_budget(const Spec& s, const Blame& blame) {
   if (s.tokens < static_cast<double>(s.batch_tokens))
     blame("train", "tokens",
           fmt::format("budget {} is less than one batch (train.batch_tokens = {})", s.tokens, s.batch_tokens));
+  // Steps are counted in 64-bit integers; far below their limit, a run would never end anyway.
+  if (const double steps = s.tokens / s.batch_tokens; steps > trainer::kMaxSteps)
+    blame("train", "tokens",
+          fmt::format("{:.3g} tokens at {} per step is {:.3g} optimizer steps; at most {:.0e} are supported",
+                      s.tokens, s.batch_tokens, steps, trainer::kMaxSteps));
+}
+
+void check_shape(const Spec& s, const Blame& blame) {
+  try {
+    trainer::check_size(s.model);
+  } catch (const UserError& e) {
+    blame("model", s.model.n_layer > s.model.d_model ? "n_layer" : "d_model", e.what());
+  }
 }
 
 void check_task_eval(bool task_every_given, const Spec& s, const Blame& blame) {

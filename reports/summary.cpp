@@ -267,7 +267,7 @@ std::string identification_text(const FitView& f) {
 
 std::string missing_fits_text(const ReportData& d) {
   if (!d.fits.empty()) return "";
-  std::string target = d.sweep ? d.sweep->name : "SWEEP";
+  std::string target = d.sweep ? shell_word(d.sweep->name) : "SWEEP";
   std::string s = fmt::format("No fits are stored for {}, so no law, band or forecast is drawn. ", d.scope);
   if (d.finished < 7)
     s += fmt::format(

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <stdexcept>
 
 #include "store/sqlite.h"
 
@@ -12,21 +13,29 @@ using sql::Stmt;
 
 std::string job_owner(const std::string& job_id) { return "slurm:" + job_id; }
 
+namespace {
+
+void insert_job(sqlite3* db, const ClusterJob& j, const std::string& state) {
+  Stmt ins(db,
+           "INSERT OR REPLACE INTO cluster_jobs (run_id, job_id, state, settled, shard, script, retries, "
+           "steps_at_submit, submitted_at, updated_at) VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?8)");
+  ins.bind_text(1, j.run_id)
+      .bind_text(2, j.job_id)
+      .bind_text(3, state)
+      .bind_text(4, j.shard)
+      .bind_text(5, j.script)
+      .bind_int(6, j.retries)
+      .bind_int(7, j.steps_at_submit)
+      .bind_text(8, now_iso8601());
+  ins.run();
+}
+
+}  // namespace
+
 void record_job(Store& st, const ClusterJob& j, const std::string& claim_owner, const std::string& log_path) {
   sqlite3* db = st.handle();
   sql::write(db, [&] {
-    Stmt ins(db,
-             "INSERT OR REPLACE INTO cluster_jobs (run_id, job_id, state, settled, shard, script, retries, "
-             "steps_at_submit, submitted_at, updated_at) VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?8)");
-    ins.bind_text(1, j.run_id)
-        .bind_text(2, j.job_id)
-        .bind_text(3, j.state)
-        .bind_text(4, j.shard)
-        .bind_text(5, j.script)
-        .bind_int(6, j.retries)
-        .bind_int(7, j.steps_at_submit)
-        .bind_text(8, now_iso8601());
-    ins.run();
+    insert_job(db, j, j.state);
     // A job outlives any orchestrator: its lease never expires, and only the job's
     // final state (seen by settle) releases it. Host "slurm" is no machine's name,
     // so no local orchestrator mistakes it for one of its own dead workers.
@@ -38,6 +47,55 @@ void record_job(Store& st, const ClusterJob& j, const std::string& claim_owner, 
     Stmt r(db, "UPDATE runs SET log_path = ?2, attempts = attempts + 1 WHERE id = ?1");
     r.bind_text(1, j.run_id).bind_text(2, log_path);
     r.run();
+  });
+}
+
+void record_submitting(Store& st, const std::vector<ClusterJob>& rows, const std::string& claim_owner) {
+  sqlite3* db = st.handle();
+  sql::write(db, [&] {
+    for (auto& j : rows) {
+      insert_job(db, j, kSubmitting);
+      // Host and pid stay the submitter's: a restart needs them to tell whether it is gone.
+      Stmt l(db, "UPDATE leases SET owner = ?3, worker_pid = NULL, expires_at = 1e15 WHERE run_id = ?1 AND owner = ?2");
+      l.bind_text(1, j.run_id).bind_text(2, claim_owner).bind_text(3, job_owner(j.job_id));
+      l.run();
+      if (sqlite3_changes(db) == 0)
+        throw std::runtime_error("record_submitting: run " + j.run_id + " is no longer claimed by " + claim_owner);
+    }
+  });
+}
+
+bool confirm_submission(Store& st, const std::string& run_id, const std::string& job_name, const std::string& job_id) {
+  sqlite3* db = st.handle();
+  return sql::write(db, [&] {
+    Stmt up(db, "UPDATE cluster_jobs SET job_id = ?3, state = 'PENDING', updated_at = ?4 "
+                "WHERE run_id = ?1 AND job_id = ?2 AND state = ?5");
+    up.bind_text(1, run_id).bind_text(2, job_name).bind_text(3, job_id).bind_text(4, now_iso8601()).bind_text(5, kSubmitting);
+    up.run();
+    if (sqlite3_changes(db) == 0) return false;
+    Stmt l(db, "UPDATE leases SET owner = ?3, host = 'slurm', pid = 0, worker_pid = NULL, expires_at = 1e15 "
+               "WHERE run_id = ?1 AND owner = ?2");
+    l.bind_text(1, run_id).bind_text(2, job_owner(job_name)).bind_text(3, job_owner(job_id));
+    l.run();
+    Stmt sh(db, "SELECT shard FROM cluster_jobs WHERE run_id = ?1");
+    sh.bind_text(1, run_id);
+    const std::string log = sh.step() ? (fs::path(sh.col_text(0)).parent_path() / "worker.log").string() : "";
+    Stmt r(db, "UPDATE runs SET log_path = ?2, attempts = attempts + 1 WHERE id = ?1");
+    r.bind_text(1, run_id).bind_text(2, log);
+    r.run();
+    return true;
+  });
+}
+
+void abandon_submission(Store& st, const std::string& run_id, const std::string& job_name) {
+  sqlite3* db = st.handle();
+  sql::write(db, [&] {
+    Stmt del(db, "DELETE FROM cluster_jobs WHERE run_id = ?1 AND job_id = ?2 AND state = ?3");
+    del.bind_text(1, run_id).bind_text(2, job_name).bind_text(3, kSubmitting);
+    del.run();
+    Stmt l(db, "DELETE FROM leases WHERE run_id = ?1 AND owner = ?2");
+    l.bind_text(1, run_id).bind_text(2, job_owner(job_name));
+    l.run();
   });
 }
 

@@ -31,6 +31,25 @@ struct ClusterJob {
 // The lease owner that marks a run as held by a cluster job.
 std::string job_owner(const std::string& job_id);
 
+// A submission sbatch has not confirmed yet (docs/cluster.md, "Submitting twice"):
+// a cluster_jobs row in state SUBMITTING whose job_id holds the array's job NAME
+// (scalelab:<sweep id prefix>:<token>), by which squeue finds the job if sbatch
+// created it, written before sbatch runs. Its lease (owner "slurm:" + name) keeps
+// the submitter's host and pid, so a restart can tell a dead submitter from a
+// live one, and never expires: only confirming the job or showing that none
+// exists frees the run. cluster_jobs() lists these rows too (they are unsettled).
+inline constexpr const char* kSubmitting = "SUBMITTING";
+// The rows of one array (job_id = its name), replacing each run's last job row;
+// the runs' leases move from `claim_owner` to the submission. Throws, writing
+// nothing, when a lease is no longer the claim's.
+void record_submitting(Store& st, const std::vector<ClusterJob>& rows, const std::string& claim_owner);
+// sbatch's answer: the run's SUBMITTING row under `job_name` becomes job
+// `job_id` (state PENDING), its lease the job's, its attempts + 1. Returns false,
+// changing nothing, when that row is gone (another process confirmed or cleared it).
+bool confirm_submission(Store& st, const std::string& run_id, const std::string& job_name, const std::string& job_id);
+// No job was ever created under `job_name`: the row and its lease go, the run is claimable.
+void abandon_submission(Store& st, const std::string& run_id, const std::string& job_name);
+
 // A new submission of a run: its job row (replacing the last one) and its lease
 // handed from the submitting process (`claim_owner`) to the job, in one transaction.
 void record_job(Store& st, const ClusterJob& job, const std::string& claim_owner, const std::string& log_path);

@@ -209,6 +209,22 @@ void check_openable(sqlite3* db, const std::string& path, int version, int targe
 
 std::span<const std::string_view> migrations() { return kMigrations; }
 
+void check_identity(sqlite3* db, const std::string& path) {
+  // One read transaction: another process may be creating the schema right now,
+  // and its version and its tables must be seen at the same moment.
+  sql::retry(db, [&] {
+    sql::exec(db, "BEGIN");
+    try {
+      check_openable(db, path, user_version(db), static_cast<int>(kMigrations.size()));
+    } catch (...) {
+      sql::exec(db, "ROLLBACK");
+      throw;
+    }
+    sql::exec(db, "COMMIT");
+    return 0;
+  });
+}
+
 int user_version(sqlite3* db) {
   sql::Stmt st(db, "PRAGMA user_version");
   st.step();

@@ -16,6 +16,8 @@ inline constexpr int kApplicationId = 0x5343414c;
 // migrations()[i] takes a database from version i to i + 1. Append only: a step
 // that has shipped is never edited, since databases out there already ran it.
 std::span<const std::string_view> migrations();
+// Refuses another program's SQLite file, or a newer scalelab's, before anything changes it.
+void check_identity(sqlite3* db, const std::string& path);
 inline int latest() { return static_cast<int>(migrations().size()); }
 
 int user_version(sqlite3* db);

@@ -1,3 +1,4 @@
+#include <cerrno>
 #include "store/sqlite.h"
 
 #include "common/error.h"
@@ -53,8 +54,10 @@ void fail(sqlite3* db, int rc, std::string_view context) {
                  "(WAL mode keeps -wal and -shm files next to it)",
                  path, msg);
     case SQLITE_FULL:
-      user_error("{}: the disk is full ({})", path, msg);
+      resource_error("{}: the disk is full ({}); free space and run the command again", path, msg);
     case SQLITE_IOERR:
+      if (db && (sqlite3_system_errno(db) == ENOSPC || sqlite3_system_errno(db) == EDQUOT))
+        resource_error("{}: the disk is full ({}); free space and run the command again", path, msg);
       user_error("{}: I/O error ({}); is the file on a local disk?", path, msg);
     default:
       throw std::runtime_error(fmt::format("{}: {}: {}", path, brief(context), msg));
@@ -182,7 +185,7 @@ Backoff::Backoff(sqlite3* db) : db_(db), start_(std::chrono::steady_clock::now()
 void Backoff::wait(const Busy& why) {
   using namespace std::chrono;
   if (steady_clock::now() - start_ > kRetryFor) {
-    user_error("{}: the database stayed locked for over {} s ({}); is another scalelab process "
+    resource_error("{}: the database stayed locked for over {} s ({}); is another scalelab process "
                "stuck, or is the file on a network filesystem?",
                db_path(db_), kRetryFor.count(), why.what());
   }

@@ -156,6 +156,7 @@ std::unique_ptr<Store> Store::open_existing(const std::string& path, const std::
 }
 
 std::unique_ptr<Store> Store::open(const std::string& path, Journal journal) {
+  if (path.empty()) user_error("--db: expected a database path, got an empty string");
   std::unique_ptr<Store> s(new Store(path));
   const int rc = sqlite3_open_v2(path.c_str(), &s->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                                  nullptr);
@@ -166,6 +167,9 @@ std::unique_ptr<Store> Store::open(const std::string& path, Journal journal) {
   sqlite3* db = s->db_;
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, sql::kBusyTimeoutMs);
+  // Another program's SQLite file is refused before anything changes it (WAL
+  // mode, for one, is written into the file).
+  schema::check_identity(db, path);
   // WAL lets readers (`status`, reports) run beside one writer at a time. It is a
   // property of the file, but asking on every connection costs nothing.
   const bool wal = journal == Journal::Wal;

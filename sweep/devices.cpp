@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <regex>
 #include <string>
 #include <vector>
@@ -26,6 +29,21 @@ std::vector<std::string> parse_devices(const std::vector<std::string>& names) {
   if (out.size() > 1 && std::find(out.begin(), out.end(), "cpu") != out.end())
     user_error("cpu cannot be mixed with GPUs; list either cpu or cuda devices");
   return out;
+}
+
+void check_device_present(const std::string& device) {
+  if (device == "cpu") return;
+  // Torch-free, so bad input is caught before the trainer plugin loads and before
+  // anything is registered: NVIDIA's driver makes /dev/nvidia0, /dev/nvidia1, ...
+  int count = 0;
+  while (std::filesystem::exists("/dev/nvidia" + std::to_string(count))) ++count;
+  if (const char* vis = std::getenv("CUDA_VISIBLE_DEVICES"); vis && count > 0)
+    count = std::min<int>(count, vis[0] == '\0' ? 0 : 1 + static_cast<int>(std::count(vis, vis + std::strlen(vis), ',')));
+  const auto colon = device.find(':');
+  const int index = colon == std::string::npos ? 0 : std::stoi(device.substr(colon + 1));
+  if (count == 0) user_error("--device {}: this machine has no CUDA device (no /dev/nvidia0); use --device cpu", device);
+  if (index >= count)
+    user_error("--device {}: only {} CUDA device(s) here (cuda:0..cuda:{})", device, count, count - 1);
 }
 
 double parse_duration(std::string_view text) {

@@ -321,6 +321,13 @@ void Pool::settle(const Worker& w, int wstatus) {
     } else if (code == kExitDiverged || run->status == "diverged") {
       ++result_.diverged;
       event(fmt::format("DIVERGED {}: {} (not retried)", w.name, run->error));
+    } else if (code == kExitResource) {
+      // Out of disk (or a store locked for minutes): every other run would hit it
+      // too, so the pool starts nothing more; the run stays resumable.
+      stopping_ = true;
+      result_.resource = true;
+      auto why = run->error.empty() ? last_error_line(w.log_path) : run->error;
+      event(fmt::format("STOPPED {}: {}; the sweep stops (resumable: free the resource and rerun)", w.name, why));
     } else if (code == kExitUserError) {
       // Bad input (a config or data file the worker rejects) fails the same way every time.
       auto why = run->error.empty() ? last_error_line(w.log_path) : run->error;

@@ -49,6 +49,7 @@ std::vector<std::string> resolve_pool(PoolOptions& o, unsigned cores);
 struct PoolResult {
   int started = 0, done = 0, failed = 0, diverged = 0, cancelled = 0, retried = 0;
   bool interrupted = false;  // SIGINT/SIGTERM: workers were stopped at a checkpoint
+  bool resource = false;     // a worker ran out of disk (exit 4): nothing more was started
   int held_elsewhere = 0;    // runs another live orchestrator is training
 };
 

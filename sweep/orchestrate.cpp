@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/table.h"
 
 namespace scalelab::sweep {
 
@@ -79,7 +80,9 @@ Registered register_target(store::Store& st, const PreparedSweep& p, const Say& 
   return {p.config->name, sub.sweep_id, sub};
 }
 
-int exit_code(const Outcome& o) { return o.interrupted ? 130 : o.status.failed > 0 ? 1 : 0; }
+int exit_code(const Outcome& o) {
+  return o.interrupted ? 130 : o.resource ? kExitResource : o.status.failed > 0 ? 1 : 0;
+}
 
 Outcome run_local(store::Store& st, const std::string& id, const PoolOptions& pool, const Say& event) {
   Outcome o;
@@ -87,6 +90,7 @@ Outcome run_local(store::Store& st, const std::string& id, const PoolOptions& po
   o.sweep = *st.sweep(id);
   o.status = sweep_status(st, o.sweep);
   o.interrupted = res.interrupted;
+  o.resource = res.resource;
   o.held_elsewhere = res.held_elsewhere;
   o.exit_code = exit_code(o);
   return o;
@@ -102,6 +106,21 @@ Outcome run_slurm(store::Store& st, const std::string& id, const slurm::Options&
   o.interrupted = res.interrupted;
   o.exit_code = exit_code(o);
   return o;
+}
+
+// What a worker would refuse at its start, refused here before anything is
+// registered: a data split shorter than a sequence, a model this machine cannot
+// hold in memory, a GPU it does not have. (On SLURM the nodes decide.)
+void check_runnable(const Plan& plan, const PoolOptions& pool) {
+  for (auto& d : pool.devices) check_device_present(d);
+  for (auto& r : plan.runs) {
+    trainer::check_data_fits(r.config.spec);
+    try {
+      trainer::check_memory(r.config.spec, pool.devices.front());
+    } catch (const UserError& e) {
+      user_error("run {}: {}", r.config.name, e.what());
+    }
+  }
 }
 
 }  // namespace
@@ -127,6 +146,7 @@ PreparedSweep prepare(const SweepRequest& r, const Say& warn) {
   p.pool.exe = self_exe();
   if (r.slurm) p.slurm = slurm_options(p);
   else p.pool.tty = r.tty;
+  if (p.plan && !r.slurm) check_runnable(*p.plan, p.pool);
   return p;
 }
 
@@ -136,7 +156,7 @@ Outcome launch(const PreparedSweep& p, const LaunchHooks& hooks) {
   hooks.registered(reg);
   auto event = [&](const std::string& line) {
     if (!p.request.quiet || line.find("FAILED") != std::string::npos || line.find("DIVERGED") != std::string::npos)
-      hooks.event(line);
+      hooks.event(printable(line));  // names may hold control characters from older configs
   };
   return p.slurm ? run_slurm(*st, reg.id, *p.slurm, event) : run_local(*st, reg.id, p.pool, event);
 }

@@ -66,8 +66,9 @@ struct Outcome {
   SweepStatus status;  // when it returned
   bool waited = true;  // false: submitted to SLURM without waiting
   bool interrupted = false;
+  bool resource = false;   // out of disk: the pool stopped starting runs
   int held_elsewhere = 0;  // runs another orchestrator is training
-  int exit_code = 0;       // 130 interrupted, 1 a run failed, else 0
+  int exit_code = 0;       // 130 interrupted, 4 out of disk, 1 a run failed, else 0
 };
 
 Outcome launch(const PreparedSweep& p, const LaunchHooks& hooks);

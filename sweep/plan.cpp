@@ -103,6 +103,11 @@ class Builder {
   // One grid point (a shape and a D) for every lr and seed.
   void add(const trainer::ModelConfig& model, double tokens, double budget, bool many_d) {
     const auto batch = static_cast<double>(sc_.base.batch_tokens);
+    try {
+      trainer::check_size(model);
+    } catch (const UserError& e) {
+      sc_.fail(sc_.mode == "isoflop" ? "axes.compute" : "axes", e.what());
+    }
     const auto counts = trainer::count_params(model);
     const double n = static_cast<double>(sc_.base.param_convention == "total" ? counts.total : counts.non_embedding);
     const auto lrs = sc_.lr_rule.set ? std::vector<double>{sc_.lr_rule.lr(n)} : lrs_;

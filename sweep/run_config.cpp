@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/table.h"
 #include "common/hash.h"
 #include "sweep/task_config.h"
 
@@ -58,6 +59,7 @@ void read_model(const TomlReader& r, const toml::table& root, RunSpec& s) {
     if (!t->contains(k)) r.fail(t, join_key("model", k), "missing; expected a positive integer (or give model.params)");
   for (auto k : {"n_layer", "d_model", "n_head"}) config::read(r, *t, "model", k, s);
   config::check_heads(s, blame_in(r, root));
+  config::check_shape(s, blame_in(r, root));
 }
 
 void read_train(const TomlReader& r, const toml::table& root, RunSpec& s) {
@@ -128,6 +130,9 @@ RunConfig parse_run_config(std::string_view text, const std::string& source, boo
     RunConfig rc;
     rc.spec = config::defaults();
     rc.name = r.string(root, "name", "").value_or("");
+    if (int c = first_control(rc.name); c >= 0)
+      r.fail(root.get("name"), "name", fmt::format("contains the control character 0x{:02x}; names are printed in "
+                                                   "tables and shell commands", c));
     auto* data = r.table(root, "data", "");
     if (!data) r.fail(nullptr, "data", "missing table; expected [data] with kind and path");
     r.only_keys(*data, "data", config::key_names("data"));

@@ -2,7 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <random>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -104,6 +109,53 @@ long parse_time_limit(const std::string& t) {
   return days * 86400 + a * 3600 + b * 60 + std::stol(m[4]);
 }
 
+std::string job_name(const std::string& sweep_id, const std::string& token) {
+  return "scalelab:" + sweep_id.substr(0, 8) + ":" + token;
+}
+
+std::string new_token() {
+  static std::mt19937_64 rng(std::random_device{}() ^ (std::uint64_t(getpid()) << 32) ^
+                             std::uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()));
+  return fmt::format("{:012x}", rng() & 0xffffffffffffULL);
+}
+
+std::set<std::string> array_ids(const std::string& out) {
+  static const std::regex re(R"(^\s*([0-9]+)(?:_[0-9\[\]\-,%]+)?\|)");
+  std::set<std::string> ids;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);)
+    if (std::smatch m; std::regex_search(line, m, re)) ids.insert(m[1]);
+  return ids;
+}
+
+std::optional<std::string> job_in_log(const std::string& log, const std::string& name) {
+  const std::string tail = " (" + name + ") on ";
+  std::optional<std::string> found;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("=== ", 0) != 0) continue;  // only the headers the batch script writes
+    const auto at = line.find(" | slurm job ");
+    const auto end = line.find(tail);
+    if (at == std::string::npos || end == std::string::npos || end < at) continue;
+    found = line.substr(at + 13, end - at - 13);
+  }
+  return found;
+}
+
+int task_index(const std::string& list, const std::string& run_id) {
+  std::istringstream in(list);
+  int i = 0;
+  for (std::string line; std::getline(in, line); ++i)
+    if (line == run_id) return i;
+  return -1;
+}
+
+Verdict reconcile_verdict(bool queue_answered, std::size_t arrays_found, bool submitter_gone) {
+  if (arrays_found == 1) return Verdict::record;
+  if (arrays_found == 0 && queue_answered && submitter_gone) return Verdict::clear;
+  return Verdict::hold;
+}
+
 std::string render_script(const ScriptSpec& s) {
   // Every value the script did not compute itself is one single-quoted word.
   return fmt::format(
@@ -128,7 +180,7 @@ std::string render_script(const ScriptSpec& s) {
       "mkdir -p \"$runs_dir/$run\"\n"
       "exec >>\"$runs_dir/$run/worker.log\" 2>&1 || {{ echo \"scalelab: cannot write $runs_dir/$run/worker.log\" >&2; exit 1; }}\n"
       "echo \"=== $(date -u +%FT%TZ) sweep $sweep ($sweep_id) | slurm job ${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}} "
-      "on $(hostname) | run $run\"\n"
+      "(${{SLURM_JOB_NAME}}) on $(hostname) | run $run\"\n"
       "export OMP_NUM_THREADS={threads}\n"
       "# exec: the trainer is the batch shell, so SLURM's warning signal (--signal=B:USR1@N)\n"
       "# reaches it, and it checkpoints and exits before the time limit.\n"

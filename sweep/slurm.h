@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,6 +41,22 @@ std::optional<JobInfo> parse_scontrol_job(const std::string& out);
 std::optional<JobInfo> parse_sacct(const std::string& out, const std::string& job_id);
 // "HH:MM:SS", "MM:SS", "D-HH:MM:SS" or minutes -> seconds; -1 when malformed.
 long parse_time_limit(const std::string& t);
+
+// Finding a submission again (docs/cluster.md, "Never twice"): every sbatch call
+// gets a name of its own, "scalelab:<sweep id[0:8]>:<token>", recorded before
+// sbatch runs, so a restart finds the array by name even if its id was never stored.
+std::string job_name(const std::string& sweep_id, const std::string& token);
+std::string new_token();  // 12 random hex digits
+// Array job ids in `squeue -o '%i|%T'` or `sacct -P -o JobID,State` output: "41_0|RUNNING" -> "41".
+std::set<std::string> array_ids(const std::string& out);
+// The job id ("41_2") in the newest task header of a worker log that names the job `name`.
+std::optional<std::string> job_in_log(const std::string& log, const std::string& name);
+// The 0-based line of `run_id` in a run list (the array task that trains it); -1 when absent.
+int task_index(const std::string& list, const std::string& run_id);
+// What to do with an unconfirmed submission: record the array found, clear the
+// intent (the queue answered, nothing has the name, the submitter is gone), or hold.
+enum class Verdict { record, clear, hold };
+Verdict reconcile_verdict(bool queue_answered, std::size_t arrays_found, bool submitter_gone);
 
 struct Options {
   std::string db;        // absolute; only the orchestrator opens it
@@ -83,6 +100,11 @@ struct SubmitResult {
   std::vector<std::string> array_jobs;
   std::string dir;
 };
+// Settles every submission whose job id was never recorded (the orchestrator died
+// between sbatch and the store): records the job found under its name, or frees
+// the runs when there provably is none. Returns the runs still held.
+int reconcile(store::Store& st, const std::string& sweep_id, const Out& out);
+
 // Submits every unleased pending or stopped member, as job arrays.
 SubmitResult submit(store::Store& st, const store::Sweep& sweep, const Options& o, const Out& out);
 

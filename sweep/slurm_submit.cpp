@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cstdlib>
 #include <chrono>
 #include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "common/error.h"
@@ -74,11 +76,12 @@ int max_array_size() {
   return 1001;
 }
 
-std::vector<std::string> sbatch_command(const store::Sweep& sw, const Options& o, const fs::path& dir,
-                                        const fs::path& script, int tasks) {
+std::vector<std::string> sbatch_command(const Options& o, const fs::path& dir, const fs::path& script, int tasks,
+                                        const std::string& name) {
   std::vector<std::string> args = {"sbatch", "--parsable", "--requeue"};
   args.push_back(fmt::format("--array=0-{}{}", tasks - 1, o.max_parallel > 0 ? fmt::format("%{}", o.max_parallel) : ""));
-  args.push_back("--job-name=scalelab:" + sw.name);
+  // A name unique to this sbatch call, so squeue/sacct find the array again by it (not its id).
+  args.push_back("--job-name=" + name);
   args.push_back("--output=" + (dir / "logs" / "%A_%a.out").string());
   args.push_back("--chdir=" + o.runs_dir);
   args.push_back(fmt::format("--cpus-per-task={}", o.threads));
@@ -125,7 +128,32 @@ void seed_ladder_shard(store::Store& st, const Options& o, const store::Run& run
   store::seed_shard(run, store::shard_path(o.runs_dir, run.id), ladder);
 }
 
-// One job array for runs [b, e): its run list, script and shards, then sbatch and the job rows.
+// Test-only crash injection (tests/e2e/slurm_double_submit.sh): with
+// SCALELAB_TEST_KILL_AFTER_SBATCH=1 the orchestrator dies the instant sbatch
+// returns, before it records the job id: the window a restart must reconcile.
+void test_kill_after_sbatch() {
+  if (const char* v = std::getenv("SCALELAB_TEST_KILL_AFTER_SBATCH"); v && std::string_view(v) == "1") raise(SIGKILL);
+}
+
+// The array's SUBMITTING rows: written before sbatch, so a crash after sbatch
+// leaves the name to find the job by instead of a run that looks unsubmitted.
+std::vector<store::ClusterJob> intent_rows(const Options& o, const std::vector<store::Run>& runs, int b, int e,
+                                           const std::string& name, const fs::path& script) {
+  std::vector<store::ClusterJob> rows;
+  for (int i = b; i < e; ++i) {
+    store::ClusterJob j;
+    j.run_id = runs[i].id;
+    j.job_id = name;
+    j.shard = store::shard_path(o.runs_dir, runs[i].id);
+    j.script = script.string();
+    j.retries = o.retries;
+    j.steps_at_submit = runs[i].steps_done;
+    rows.push_back(std::move(j));
+  }
+  return rows;
+}
+
+// One job array for runs [b, e): its run list, script and shards, the intent, then sbatch and the job ids.
 std::string submit_array(store::Store& st, const store::Sweep& sw, const Options& o, const std::vector<store::Run>& runs,
                          int b, int e, const fs::path& dir, const std::string& tag, const std::string& claim_owner) {
   const fs::path list = dir / (tag + ".runs"), script = dir / (tag + ".sh");
@@ -133,25 +161,21 @@ std::string submit_array(store::Store& st, const store::Sweep& sw, const Options
     std::ofstream f(list);
     for (int i = b; i < e; ++i) f << runs[i].id << "\n";
   }
-  auto args = sbatch_command(sw, o, dir, script, e - b);
+  const std::string name = job_name(sw.id, new_token());
+  auto args = sbatch_command(o, dir, script, e - b, name);
   write_script(sw, o, list, script, args);
   for (int i = b; i < e; ++i) seed_ladder_shard(st, o, runs[i]);
+  store::record_submitting(st, intent_rows(o, runs, b, e, name, script), claim_owner);
   auto c = run_cmd(args);
+  test_kill_after_sbatch();
   std::string job = first_line(c.out);
   job = job.substr(0, job.find(';'));  // "ID;cluster" on federated setups
-  if (c.rc != 0 || job.empty() || job.find_first_not_of("0123456789") != std::string::npos)
+  if (c.rc != 0 || job.empty() || job.find_first_not_of("0123456789") != std::string::npos) {
+    // sbatch can fail after slurmctld took the job (a timed-out reply): look for it by name first.
+    reconcile(st, sw.id, [](const std::string&) {});
     user_error("sbatch failed (exit {}): {}", c.rc, first_line(c.err.empty() ? c.out : c.err));
-  for (int i = b; i < e; ++i) {
-    store::ClusterJob j;
-    j.run_id = runs[i].id;
-    j.job_id = fmt::format("{}_{}", job, i - b);
-    j.state = "PENDING";
-    j.shard = store::shard_path(o.runs_dir, runs[i].id);
-    j.script = script.string();
-    j.retries = o.retries;
-    j.steps_at_submit = runs[i].steps_done;
-    store::record_job(st, j, claim_owner, (fs::path(o.runs_dir) / runs[i].id / "worker.log").string());
   }
+  for (int i = b; i < e; ++i) store::confirm_submission(st, runs[i].id, name, fmt::format("{}_{}", job, i - b));
   return job;
 }
 
@@ -164,7 +188,9 @@ SubmitResult submit(store::Store& st, const store::Sweep& sw, const Options& o, 
   if (runs.empty()) return res;
   try {
     const int max_array = max_array_size();
-    const fs::path dir = fs::path(o.runs_dir) / "slurm" / dir_name(sw) / stamp();
+    // The random suffix keeps two submissions in one second from sharing (and
+    // overwriting) run lists, which a restart reads to match tasks to runs.
+    const fs::path dir = fs::path(o.runs_dir) / "slurm" / dir_name(sw) / (stamp() + "-" + new_token().substr(0, 6));
     fs::create_directories(dir / "logs");
     res.dir = dir.string();
     int chunk_no = 0;
@@ -227,12 +253,21 @@ WatchResult run(store::Store& st, const store::Sweep& sw, const Options& o, cons
 }
 
 int cancel(store::Store& st, const std::string& sweep_id) {
+  reconcile(st, sweep_id, [](const std::string&) {});
   auto jobs = store::cluster_jobs(st, sweep_id, true);
   if (jobs.empty()) return 0;
   std::vector<std::string> args = {"scancel"};
-  for (auto& j : jobs) args.push_back(j.job_id);
-  auto c = run_cmd(args);
-  if (c.rc != 0) user_error("scancel failed (exit {}): {}", c.rc, first_line(c.err));
+  std::set<std::string> names;
+  for (auto& j : jobs) {
+    if (j.state == store::kSubmitting) names.insert(j.job_id);
+    else args.push_back(j.job_id);
+  }
+  if (args.size() > 1)
+    if (auto c = run_cmd(args); c.rc != 0) user_error("scancel failed (exit {}): {}", c.rc, first_line(c.err));
+  // A submission still unconfirmed (the queue did not answer): cancel whatever carries its name.
+  for (auto& n : names)
+    if (auto c = run_cmd({"scancel", "--name=" + n}); c.rc != 0)
+      user_error("scancel --name={} failed (exit {}): {}", n, c.rc, first_line(c.err));
   for (auto& j : jobs) {
     auto run = st.run(j.run_id);
     if (run && run->status != "done" && run->status != "diverged" && run->status != "failed")

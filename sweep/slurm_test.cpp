@@ -5,7 +5,11 @@
 
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <string>
+
+#include "store/cluster.h"
+#include "sweep/test_files.h"
 
 using namespace scalelab::sweep::slurm;
 
@@ -113,4 +117,77 @@ TEST_CASE("the batch script quotes every value it did not compute") {
   }
   CHECK(std::system(("bash -n " + path).c_str()) == 0);
   std::remove(path.c_str());
+}
+
+TEST_CASE("a submission is found again by its job name") {
+  const auto name = job_name("0123456789abcdef", "a1b2c3d4e5f6");
+  CHECK(name == "scalelab:01234567:a1b2c3d4e5f6");
+  CHECK(new_token().size() == 12);
+  CHECK(new_token() != new_token());
+  // squeue -r lists every task; a pending array may still show as one line.
+  CHECK(array_ids("  41_0|RUNNING\n41_1|PENDING\n41_[2-4]|PENDING\n") == std::set<std::string>{"41"});
+  CHECK(array_ids("41_0|COMPLETED\n42|PENDING\n") == std::set<std::string>{"41", "42"});
+  CHECK(array_ids("").empty());
+  CHECK(array_ids("Slurm accounting storage is disabled\n").empty());
+  const std::string log =
+      "=== 2026-01-01T00:00:00Z sweep s (0123) | slurm job 40_2 (scalelab:01234567:other) on n1 | run r\n"
+      "step 1 loss 5\n"
+      "=== 2026-01-01T00:01:00Z sweep s (0123) | slurm job 41_2 (" + name + ") on n1 | run r\n";
+  CHECK(job_in_log(log, name).value_or("") == "41_2");
+  CHECK(!job_in_log(log, "scalelab:01234567:nothere"));
+  CHECK(!job_in_log("step 1 loss 5 | slurm job 9_9 (" + name + ") on n1\n", name));  // not a header
+  CHECK(task_index("aaa\nbbb\nccc\n", "ccc") == 2);
+  CHECK(task_index("aaa\nbbb\n", "ccc") == -1);
+}
+
+TEST_CASE("an unconfirmed submission is recorded, cleared only on proof, else held") {
+  CHECK(reconcile_verdict(true, 1, false) == Verdict::record);   // found: recorded, whoever submitted it
+  CHECK(reconcile_verdict(false, 1, true) == Verdict::record);   // found in a worker log though squeue is down
+  CHECK(reconcile_verdict(true, 0, true) == Verdict::clear);     // queue answered, nothing anywhere, submitter dead
+  CHECK(reconcile_verdict(true, 0, false) == Verdict::hold);     // the submitter may still be inside sbatch
+  CHECK(reconcile_verdict(false, 0, true) == Verdict::hold);     // queue down: never resubmit blindly
+  CHECK(reconcile_verdict(true, 2, true) == Verdict::hold);      // two arrays under one name: never guess
+}
+
+TEST_CASE("a SUBMITTING row holds its run until it is confirmed or abandoned") {
+  namespace store = scalelab::store;
+  scalelab::sweep::testing::Dir dir;
+  auto st = dir.open_store();
+  auto a = store::testing::make_run("cccc000000000001", "sw"), b = store::testing::make_run("cccc000000000002", "sw");
+  st->register_sweep(store::Sweep{"sw", "sweep", "", ""}, {a, b});
+  store::Lease l;
+  l.owner = "login:1";
+  l.host = "login";
+  l.pid = 1;
+  l.expires_at = 1e10;
+  REQUIRE(st->claim_run("sw", l) == a.id);
+  REQUIRE(st->claim_run("sw", l) == b.id);
+  std::vector<store::ClusterJob> rows(2);
+  rows[0].run_id = a.id, rows[1].run_id = b.id;
+  for (auto& r : rows) r.job_id = "scalelab:sw:tok", r.shard = dir.path(r.run_id + "/result.db"), r.script = "p.sh";
+  store::record_submitting(*st, rows, "login:1");
+  for (auto& x : st->leases("sw")) {
+    CHECK(x.owner == "slurm:scalelab:sw:tok");
+    CHECK(x.host == "login");  // the submitter's, to tell whether it is gone
+    CHECK(x.expires_at > 1e14);
+  }
+  CHECK(!st->claim_run("sw", l));
+  auto jobs = store::cluster_jobs(*st, "sw", true);
+  REQUIRE(jobs.size() == 2);
+  CHECK(jobs[0].state == store::kSubmitting);
+  CHECK_THROWS(store::record_submitting(*st, rows, "login:1"));  // no longer the claim's
+
+  CHECK(store::confirm_submission(*st, a.id, "scalelab:sw:tok", "41_0"));
+  CHECK(!store::confirm_submission(*st, a.id, "scalelab:sw:tok", "41_0"));  // twice: nothing more
+  CHECK(st->run(a.id)->attempts == 1);
+  store::abandon_submission(*st, b.id, "scalelab:sw:tok");
+  jobs = store::cluster_jobs(*st, "sw", true);
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].job_id == "41_0");
+  CHECK(jobs[0].state == "PENDING");
+  auto leases = st->leases("sw");
+  REQUIRE(leases.size() == 1);
+  CHECK(leases[0].owner == "slurm:41_0");
+  CHECK(st->run(b.id)->attempts == 0);
+  CHECK(st->claim_run("sw", l) == b.id);  // provably never submitted: claimable again
 }

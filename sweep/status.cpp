@@ -98,7 +98,7 @@ SweepStatus sweep_status(const store::Store& st, const store::Sweep& sweep) {
 std::string status_line(const SweepStatus& s) {
   return fmt::format("{} {}/{} done, {} running, {} pending, {} failed, {} diverged{} | tokens {}/{} | "
                      "FLOPs {:.3g}/{:.3g} | ETA {}",
-                     s.sweep.name, s.done, s.total, s.running, s.pending, s.failed, s.diverged,
+                     printable(s.sweep.name), s.done, s.total, s.running, s.pending, s.failed, s.diverged,
                      s.cancelled ? fmt::format(", {} cancelled", s.cancelled) : "", si(s.tokens_done),
                      si(s.tokens_total), s.flops_done, s.flops_total,
                      s.settled() ? "done" : s.eta_s >= 0 ? duration(s.eta_s) : "-");
@@ -106,7 +106,7 @@ std::string status_line(const SweepStatus& s) {
 
 std::vector<std::string> render_status(const SweepStatus& s, int max_rows) {
   std::vector<std::string> out;
-  out.push_back(fmt::format("sweep {} ({})", s.sweep.name, short_id(s.sweep.id)));
+  out.push_back(fmt::format("sweep {} ({})", printable(s.sweep.name), short_id(s.sweep.id)));
   out.push_back(fmt::format("  {} {}/{} done | {} running | {} pending | {} failed | {} diverged{}", bar(s, 30),
                             s.done, s.total, s.running, s.pending, s.failed, s.diverged,
                             s.cancelled ? fmt::format(" | {} cancelled", s.cancelled) : ""));

@@ -1,6 +1,18 @@
 #include "sweep/store_sink.h"
 
+#include "common/error.h"
+
 namespace scalelab::sweep {
+
+template <typename F>
+void StoreSink::guarded(F&& f) {
+  try {
+    f();
+  } catch (const ResourceError& e) {
+    resource_failure_ = e.what();
+    throw;
+  }
+}
 
 StoreSink::~StoreSink() {
   try {
@@ -23,17 +35,19 @@ void StoreSink::log_eval(const trainer::EvalRow& row) {
 
 void StoreSink::flush() {
   last_flush_ = std::chrono::steady_clock::now();
-  if (!evals_.empty()) {
-    st_.write_evals(evals_);
-    evals_.clear();
-  }
-  if (buf_.empty()) return;
-  st_.write_metrics(buf_);
-  buf_.clear();
+  guarded([&] {
+    if (!evals_.empty()) {
+      st_.write_evals(evals_);
+      evals_.clear();
+    }
+    if (buf_.empty()) return;
+    st_.write_metrics(buf_);
+    buf_.clear();
+  });
 }
 
 void StoreSink::heartbeat(std::int64_t step, double tokens, double tokens_per_s) {
-  st_.heartbeat(run_id_, step, tokens, tokens_per_s);
+  guarded([&] { st_.heartbeat(run_id_, step, tokens, tokens_per_s); });
 }
 
 }  // namespace scalelab::sweep

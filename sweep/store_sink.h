@@ -19,13 +19,21 @@ class StoreSink : public trainer::MetricSink {
   void flush() override;
   void heartbeat(std::int64_t step, double tokens, double tokens_per_s) override;
   void log_eval(const trainer::EvalRow& row) override;
+  // A full disk (or a store locked for minutes) met while the trainer plugin
+  // called in: its exception crosses the plugin as a plain error, so the message is
+  // kept here for train_run to rethrow as what it was.
+  const std::string& resource_failure() const { return resource_failure_; }
 
  private:
+  template <typename F>
+  void guarded(F&& f);
+
   store::Store& st_;
   std::string run_id_;
   std::vector<store::Metric> buf_;
   std::vector<store::Eval> evals_;
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
+  std::string resource_failure_;
 };
 
 }  // namespace scalelab::sweep

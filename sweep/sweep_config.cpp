@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/hash.h"
+#include "common/table.h"
 #include "sweep/run_config.h"
 #include "sweep/sweep_layers.h"
 #include "sweep/task_config.h"
@@ -373,6 +374,9 @@ SweepConfig load_sweep_config(const std::string& path, bool check_data) {
   sc.path = fs::absolute(path).lexically_normal().string();
   sc.name = L.at(root, "name").string(root, "name", "").value_or(fs::path(path).stem().string());
   if (sc.name.empty()) L.fail(root.get("name"), "name", "expected a non-empty sweep name");
+  if (int c = first_control(sc.name); c >= 0)
+    L.fail(root.get("name"), "name", fmt::format("contains the control character 0x{:02x}; names are printed in "
+                                                 "tables and shell commands", c));
   std::string mode_default = root.get_as<toml::table>("axes") && root["axes"]["compute"] ? "isoflop" : "grid";
   sc.mode = L.at(root, "mode").one_of(root, "mode", "", mode_default, {"grid", "isoflop", "ladder"});
   auto* data = L.at(root, "data").table(root, "data", "");

@@ -97,6 +97,9 @@ std::string sweep_id(const SweepConfig& sc);
 
 // Validates a device list ("cpu", or cuda devices); throws UserError.
 std::vector<std::string> parse_devices(const std::vector<std::string>& names);
+// UserError when a cuda device is named that this machine does not have (checked
+// without LibTorch, before anything is registered; the trainer checks again).
+void check_device_present(const std::string& device);
 
 // "30s", "10m", "1.5h" or a plain number of seconds.
 double parse_duration(std::string_view text);  // NaN when malformed

@@ -1,4 +1,5 @@
 #include "sweep/train_run.h"
+#include "sweep/sweep_config.h"
 
 #include <algorithm>
 #include <cmath>
@@ -97,6 +98,14 @@ PreparedRun prepare_run(const TrainRequest& r) {
   std::optional<store::Run> existing;
   if (!r.config.empty()) {
     p.config = load_run_config(r.config);
+    // Everything that can be known bad is refused before the store is touched.
+    trainer::check_data_fits(p.config.spec);
+    try {
+      trainer::check_memory(p.config.spec, r.device);
+    } catch (const UserError& e) {
+      user_error("{}: {}", r.config, e.what());
+    }
+    check_device_present(r.device);
     p.store = store::Store::open(r.db);
   } else {
     open_registered(r, p, existing);
@@ -182,8 +191,22 @@ TrainOutcome train_run(PreparedRun& p, const TrainRequest& r, const std::atomic<
   StoreSink sink(st, p.record.id);
   TrainOutcome o;
   try {
-    o.result = trainer::train(p.config.spec, opt, sink);
-    sink.flush();
+    try {
+      o.result = trainer::train(p.config.spec, opt, sink);
+      sink.flush();
+    } catch (const std::exception&) {
+      if (!sink.resource_failure().empty()) throw ResourceError(sink.resource_failure());
+      throw;
+    }
+  } catch (const ResourceError& e) {
+    // A full disk is the machine's, not the run's: left resumable from its last
+    // checkpoint. The store may be on that disk too, so recording it may fail.
+    try {
+      sink.flush();
+      st.set_status(p.record.id, "stopped", e.what());
+    } catch (const std::exception&) {
+    }
+    throw;
   } catch (const std::exception& e) {
     // A failure after registration is recorded, so `runs` and `status` can say why.
     sink.flush();

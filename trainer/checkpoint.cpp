@@ -1,9 +1,11 @@
 #include "trainer/checkpoint.h"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
@@ -22,6 +24,51 @@ void fsync_path(const std::string& path, int flags) {
   const int err = errno;
   ::close(fd);
   if (rc != 0) throw std::system_error(err, std::generic_category(), "fsync " + path);
+}
+
+// "No space left on device (12.0 kB free on the filesystem of /runs/abc)".
+std::string space_note(int err, const std::string& path) {
+  std::string note = std::strerror(err);
+  struct statvfs v {};
+  const auto dir = fs::path(path).parent_path();
+  if (::statvfs(dir.empty() ? "." : dir.c_str(), &v) == 0)
+    note += fmt::format(" ({:.1f} kB free on the filesystem of {})",
+                        double(v.f_bavail) * double(v.f_frsize) / 1e3, dir.string());
+  return note;
+}
+
+[[noreturn]] void write_failed(int err, const std::string& tmp, const std::string& note) {
+  if (err == ENOSPC || err == EDQUOT) resource_error("the disk is full writing the checkpoint {}: {}", tmp, note);
+  user_error("cannot write the checkpoint {}: {}", tmp, note);
+}
+
+// LibTorch's file writer throws from its destructor when a write fails, which
+// ends the process (a full disk once killed the trainer with SIGABRT). So the
+// archive goes through a writer that never fails towards LibTorch: it keeps the
+// first error, and that error is reported here, the temp file removed.
+void write_archive(torch::serialize::OutputArchive& a, const std::string& tmp) {
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int open_err = errno;
+    write_failed(open_err, tmp, space_note(open_err, tmp));
+  }
+  int err = 0;
+  a.save_to([&](const void* data, std::size_t n) -> std::size_t {
+    const char* p = static_cast<const char*>(data);
+    for (std::size_t left = n; left > 0 && err == 0;) {
+      const ssize_t w = ::write(fd, p, left);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) err = errno;
+      else p += w, left -= static_cast<std::size_t>(w);
+    }
+    return n;
+  });
+  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err == 0) return;
+  const std::string note = space_note(err, tmp);  // before the unlink frees the space
+  ::unlink(tmp.c_str());
+  write_failed(err, tmp, note);
 }
 
 at::Generator cpu_generator() { return at::detail::getDefaultCPUGenerator(); }
@@ -104,8 +151,7 @@ void save_checkpoint_as(const std::string& path, Engine& engine, const Progresse
     a.write("rng_cpu", gen.get_state());
   }
   const std::string tmp = path + ".tmp";
-  a.save_to(tmp);
-  fsync_path(tmp, O_RDONLY);
+  write_archive(a, tmp);
   fs::rename(tmp, path);
   const fs::path dir = fs::path(path).parent_path();
   fsync_path(dir.empty() ? "." : dir.string(), O_RDONLY | O_DIRECTORY);  // make the rename itself durable

@@ -66,6 +66,8 @@ TrainResult train(const RunSpec& spec, const TrainOptions& opt, MetricSink& sink
       return result;
     case kModuleUserError:
       throw UserError(error);
+    case kModuleResourceError:
+      throw ResourceError(error);
     default:
       throw std::runtime_error(error);
   }

@@ -22,6 +22,9 @@ extern "C" __attribute__((visibility("default"))) int scalelab_trainer_train(
   } catch (const UserError& e) {
     *error = e.what();
     return trainer::kModuleUserError;
+  } catch (const ResourceError& e) {
+    *error = e.what();
+    return trainer::kModuleResourceError;
   } catch (const std::exception& e) {
     *error = e.what();
     return trainer::kModuleInternalError;

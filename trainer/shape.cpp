@@ -13,6 +13,7 @@
 namespace scalelab::trainer {
 
 ParamCounts count_params(const ModelConfig& m) {
+  check_size(m);  // the integer arithmetic below must not overflow
   const std::int64_t d = m.d_model, L = m.n_layer, V = m.vocab, T = m.seq_len;
   const std::int64_t b = m.bias ? 1 : 0;
   // Per block: c_attn 3d^2(+3d), attn c_proj d^2(+d), c_fc 4d^2(+4d), mlp c_proj 4d^2(+d),

@@ -177,6 +177,19 @@ TrainResult train(const RunSpec& spec, const TrainOptions& opt, MetricSink& sink
 // Equals what train() reports as TrainResult::unique_tokens.
 std::optional<double> unique_train_tokens(const RunSpec& spec);
 
+// Limits checked before anything is allocated or registered (trainer/limits.cpp).
+inline constexpr double kMaxParams = 1e12;  // parameters of one model
+inline constexpr double kMaxSteps = 1e10;   // optimizer steps of one run
+double params_estimate(const ModelConfig& m);       // in double: no overflow at absurd sizes
+double training_memory_bytes(const RunSpec& spec);  // weights, grads, AdamW, activations (fp32)
+std::optional<double> available_memory_bytes();     // MemAvailable; nullopt where unknown
+// UserError, one line, when the model is beyond kMaxParams, or when a CPU run
+// needs more memory than the machine has available, or when a split of the data
+// is shorter than one sequence (the same words as the trainer's own check).
+void check_size(const ModelConfig& m);
+void check_memory(const RunSpec& spec, const std::string& device);
+void check_data_fits(const RunSpec& spec);
+
 // Entropy of the byte unigram distribution of a text file, nats per byte.
 double unigram_entropy_nats(const std::string& text_path);
 
