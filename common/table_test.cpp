@@ -20,3 +20,17 @@ TEST_CASE("si and duration formatting") {
   CHECK(duration(185) == "3m05s");
   CHECK(duration(3720) == "1h02m");
 }
+
+TEST_CASE("control characters are escaped in tables, and names are quoted for the shell") {
+  CHECK(printable("a\nb\x1b[31m") == "a\\x0ab\\x1b[31m");
+  CHECK(printable("Genèse") == "Genèse");  // UTF-8 is kept
+  CHECK(first_control("ok") == -1);
+  CHECK(first_control(std::string("a\0b", 3)) == 0);
+  Table t({"name"});
+  t.add({"x\ny"});
+  CHECK(t.render().find("x\\x0ay") != std::string::npos);
+  CHECK(shell_word("quickstart") == "quickstart");
+  CHECK(shell_word("my sweep") == "'my sweep'");
+  CHECK(shell_word("it's") == "'it'\\''s'");
+  CHECK(shell_word("") == "''");
+}

@@ -99,7 +99,7 @@ std::optional<em::Record> emergence_record(const std::string& task, const std::s
     cx.notes.push_back(fmt::format(
         "The emergence fit of task '{}' against {} was computed for this report ({} bootstrap resamples); "
         "`scalelab emergence {} --task {}{}` stores one with 1000.",
-        task, against, q.threshold.resamples, cx.data.sweep ? cx.data.sweep->name : "SWEEP", task,
+        task, against, q.threshold.resamples, cx.data.sweep ? shell_word(cx.data.sweep->name) : "SWEEP", shell_word(task),
         x == "step" ? " --x step" : ""));
     return rec;
   } catch (const UserError& e) {

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "common/error.h"
+#include "trainer/zip_check.h"
 
 namespace scalelab::trainer {
 
@@ -76,12 +77,14 @@ at::Generator cpu_generator() { return at::detail::getDefaultCPUGenerator(); }
 std::int64_t read_int(torch::serialize::InputArchive& a, const char* key) {
   c10::IValue v;
   a.read(key, v);
+  if (!v.isInt()) user_error("'{}' is not an integer", key);
   return v.toInt();
 }
 
 double read_double(torch::serialize::InputArchive& a, const char* key) {
   c10::IValue v;
   a.read(key, v);
+  if (!v.isDouble()) user_error("'{}' is not a number", key);
   return v.toDouble();
 }
 
@@ -100,13 +103,29 @@ void read_into(torch::serialize::InputArchive& a, const char* key, torch::Tensor
 }
 
 torch::serialize::InputArchive open_archive(const std::string& path, const char* remedy) {
+  // LibTorch 1.13 does not check the zip's CRCs, and a corrupted archive can
+  // crash its script parser (found by fuzz/fuzz_checkpoint.cpp): verify first.
+  if (auto bad = zip_damage(path)) user_error("checkpoint '{}' is damaged ({}); {}", path, *bad, remedy);
   torch::serialize::InputArchive a;
-  try {
-    a.load_from(path);
-  } catch (const c10::Error& e) {
-    user_error("checkpoint '{}' is unreadable ({}); {}", path, e.what_without_backtrace(), remedy);
-  }
+  a.load_from(path);
   return a;
+}
+
+// Anything LibTorch throws while a checkpoint is read (c10::Error, its script
+// parser's runtime_error, a missing key) is a bad file, said in one line.
+template <typename F>
+auto reading(const std::string& path, const char* remedy, F&& f) {
+  try {
+    return f();
+  } catch (const UserError& e) {
+    const std::string what = e.what();
+    if (what.rfind("checkpoint", 0) == 0 || what.rfind("fork checkpoint", 0) == 0) throw;
+    user_error("checkpoint '{}' is unreadable ({}); {}", path, what, remedy);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    user_error("checkpoint '{}' is unreadable ({}); {}", path, what, remedy);
+  }
 }
 
 // Parameters, AdamW moments and step count, and the CPU RNG: all the state that
@@ -168,6 +187,7 @@ std::optional<Progressed> load_checkpoint(const std::string& run_dir, Engine& en
   std::error_code ec;
   if (!fs::exists(path, ec)) return std::nullopt;
   const char* remedy = "use a fresh run directory";
+  return reading(path, "delete it to restart the run", [&]() -> std::optional<Progressed> {
   torch::serialize::InputArchive a = open_archive(path, "delete it to restart the run");
   const std::int64_t saved_total = read_int(a, "total_steps");
   const std::int64_t saved_tps = read_int(a, "tokens_per_step");
@@ -181,6 +201,7 @@ std::optional<Progressed> load_checkpoint(const std::string& run_dir, Engine& en
   p.tokens = read_double(a, "tokens");
   p.wall_s = read_double(a, "wall_s");
   return p;
+  });
 }
 
 // The trunk ran for another total_steps, so that is not compared; everything a
@@ -193,6 +214,7 @@ Progressed load_fork_checkpoint(const std::string& path, Engine& engine) {
     user_error("fork checkpoint {} not found: the trunk has not reached step {} yet", path, step);
   }
   const char* remedy = "fork from a trunk of the same model";
+  return reading(path, "rerun the trunk to rewrite it", [&] {
   torch::serialize::InputArchive a = open_archive(path, "rerun the trunk to rewrite it");
   const std::int64_t saved_tps = read_int(a, "tokens_per_step");
   if (saved_tps != engine.tokens_per_step())
@@ -206,6 +228,7 @@ Progressed load_fork_checkpoint(const std::string& path, Engine& engine) {
   p.tokens = double(p.step) * double(engine.tokens_per_step());
   p.wall_s = 0;
   return p;
+  });
 }
 
 }  // namespace scalelab::trainer
