@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <limits>
 #include <map>
 #include <optional>
@@ -103,12 +102,7 @@ class Builder {
   // One grid point (a shape and a D) for every lr and seed.
   void add(const trainer::ModelConfig& model, double tokens, double budget, bool many_d) {
     const auto batch = static_cast<double>(sc_.base.batch_tokens);
-    try {
-      trainer::check_size(model);
-    } catch (const UserError& e) {
-      sc_.fail(sc_.mode == "isoflop" ? "axes.compute" : "axes", e.what());
-    }
-    const auto counts = trainer::count_params(model);
+    const auto counts = trainer::count_params(model);  // every shape here has passed trainer::check_size
     const double n = static_cast<double>(sc_.base.param_convention == "total" ? counts.total : counts.non_embedding);
     const auto lrs = sc_.lr_rule.set ? std::vector<double>{sc_.lr_rule.lr(n)} : lrs_;
     for (double fraction : fractions_)
@@ -272,7 +266,11 @@ Plan make_plan(const SweepConfig& sc) {
           auto m = sc.base.model;
           m.d_model = d;
           m.n_layer = layers;
-          shapes.push_back({m, static_cast<double>(trainer::count_params(m).non_embedding)});
+          try {
+            shapes.push_back({m, static_cast<double>(trainer::count_params(m).non_embedding)});
+          } catch (const UserError& e) {
+            sc.fail(sc.d_model.empty() ? "axes.n_layer" : "axes.d_model", e.what());
+          }
         }
     } else if (sc.params.empty()) {
       shapes.push_back({sc.base.model, static_cast<double>(trainer::count_params(sc.base.model).non_embedding)});
@@ -331,10 +329,9 @@ namespace {
 // of a text corpus when that is smaller (trainer/engine.cpp).
 double final_pass_tokens(const trainer::RunSpec& s) {
   const double asked = static_cast<double>(s.eval_final_tokens);
-  std::error_code ec;
   if (s.data.kind != "text") return asked;
-  const auto size = std::filesystem::file_size(s.data.path, ec);
-  return ec ? asked : std::min(asked, std::round(s.data.val_fraction * double(size)));
+  const auto val = trainer::split_sizes(s).val;
+  return val ? std::min(asked, *val) : asked;
 }
 
 }  // namespace

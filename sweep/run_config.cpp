@@ -50,7 +50,12 @@ void read_model(const TomlReader& r, const toml::table& root, RunSpec& s) {
     trainer::ShapeRule rule;
     rule.aspect_ratio = config::number(r, *t, "model", "aspect_ratio", rule.aspect_ratio);
     rule.head_dim = static_cast<int>(config::number(r, *t, "model", "head_dim", rule.head_dim));
-    m = trainer::shape_for_params(config::number(r, *t, "model", "params", 0), rule, m);
+    const double target = config::number(r, *t, "model", "params", 0);
+    try {
+      m = trainer::shape_for_params(target, rule, m);
+    } catch (const UserError& e) {
+      r.fail(t->get("params"), "model.params", e.what());
+    }
     return;
   }
   for (auto k : {"aspect_ratio", "head_dim"})

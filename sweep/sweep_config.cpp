@@ -101,7 +101,12 @@ void read_model(const Layered& L, const toml::table& root, SweepConfig& sc) {
     if (explicit_shape)
       L.fail(t->get("params"), "model.params",
              "give either params (with the shape rule) or n_layer/d_model/n_head, not both");
-    m = trainer::shape_for_params(config::number(L.at(*t, "params"), *t, "model", "params", 0), rule, m);
+    const double target = config::number(L.at(*t, "params"), *t, "model", "params", 0);
+    try {
+      m = trainer::shape_for_params(target, rule, m);
+    } catch (const UserError& e) {
+      L.fail(t->get("params"), "model.params", e.what());
+    }
     return;
   }
   if (!explicit_shape) return;
@@ -109,6 +114,7 @@ void read_model(const Layered& L, const toml::table& root, SweepConfig& sc) {
     if (!t->contains(k)) L.fail(t, join_key("model", k), "missing; expected a positive integer (or give model.params)");
   for (auto k : {"n_layer", "d_model", "n_head"}) config::read(L.at(*t, k), *t, "model", k, sc.base);
   config::check_heads(sc.base, L.blame(root));
+  config::check_shape(sc.base, L.blame(root));
 }
 
 void read_train(const Layered& L, const toml::table& root, trainer::RunSpec& s) {

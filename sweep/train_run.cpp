@@ -174,6 +174,19 @@ void ladder_options(const PreparedRun& p, bool in_shard, trainer::TrainOptions& 
   inherit_trunk_rows(st, p.record, p.config.spec);
 }
 
+// The trainer plugin hands every exception back as a plain error; a store failure
+// met inside it (in the sink) is raised again as what it was.
+trainer::TrainResult train_through(const trainer::RunSpec& spec, const trainer::TrainOptions& opt, StoreSink& sink) {
+  try {
+    auto result = trainer::train(spec, opt, sink);
+    sink.flush();
+    return result;
+  } catch (const std::exception&) {
+    if (!sink.resource_failure().empty()) throw ResourceError(sink.resource_failure());
+    throw;
+  }
+}
+
 }  // namespace
 
 TrainOutcome train_run(PreparedRun& p, const TrainRequest& r, const std::atomic<bool>* stop) {
@@ -191,13 +204,7 @@ TrainOutcome train_run(PreparedRun& p, const TrainRequest& r, const std::atomic<
   StoreSink sink(st, p.record.id);
   TrainOutcome o;
   try {
-    try {
-      o.result = trainer::train(p.config.spec, opt, sink);
-      sink.flush();
-    } catch (const std::exception&) {
-      if (!sink.resource_failure().empty()) throw ResourceError(sink.resource_failure());
-      throw;
-    }
+    o.result = train_through(p.config.spec, opt, sink);
   } catch (const ResourceError& e) {
     // A full disk is the machine's, not the run's: left resumable from its last
     // checkpoint. The store may be on that disk too, so recording it may fail.

@@ -67,6 +67,7 @@ int d_model_for(int n_layer, const ShapeRule& rule) {
 
 ModelConfig shape_for_params(double target, const ShapeRule& rule, const ModelConfig& base) {
   if (!(target > 0)) user_error("shape: target parameter count must be > 0 (got {})", target);
+  if (target > kMaxParams) user_error("{:.3g} parameters asked; at most {:.0e} are supported", target, kMaxParams);
   if (rule.head_dim < 1) user_error("shape.head_dim must be >= 1 (got {})", rule.head_dim);
   if (!(rule.aspect_ratio > 0)) user_error("shape.aspect_ratio must be > 0 (got {})", rule.aspect_ratio);
   ModelConfig best = base;

@@ -176,6 +176,13 @@ TrainResult train(const RunSpec& spec, const TrainOptions& opt, MetricSink& sink
 // items x seq_len, the unit tokens are counted in); nullopt where unknown or unbounded.
 // Equals what train() reports as TrainResult::unique_tokens.
 std::optional<double> unique_train_tokens(const RunSpec& spec);
+// Tokens in the train and validation splits of text or tokens data, from file
+// sizes as Corpus::open splits them; a split is nullopt where its file is missing
+// (or the data is a generated task).
+struct SplitSizes {
+  std::optional<double> train, val;
+};
+SplitSizes split_sizes(const RunSpec& spec);
 
 // Limits checked before anything is allocated or registered (trainer/limits.cpp).
 inline constexpr double kMaxParams = 1e12;  // parameters of one model
