@@ -25,8 +25,9 @@ struct FitArgs {
   int drop_highest = 0, threads = 0;
   bool no_filter = false;
   std::optional<double> min_tpp, near_optimal, max_epochs;
-  std::string approaches = "3", law = "auto", x = "c", solver = "auto";
-  fit::SweepConventions conv;  // --params, --flops, --split, --allow-mixed-schedules
+  std::string approaches, law = "auto", x = "c", solver = "auto";  // approaches "": 3
+  std::string params;          // --params; "": total, or non_embedding for --law lr
+  fit::SweepConventions conv;  // --flops, --split, --allow-mixed-schedules
   bool json = false;
 };
 
@@ -59,15 +60,32 @@ std::optional<fit::Filter> parse_filter(const FitArgs& a) {
   return f;
 }
 
+// --law lr fits a rule for a sweep's planner, not a loss law: one sweep, no approaches.
+// Its N defaults to non-embedding parameters, the flops.params default a sweep applies it under.
+void check_lr_law(FitArgs& a) {
+  if (!a.csv.empty())
+    user_error("--law lr needs a sweep with an LR axis (axes.lr); a CSV of final losses has no learning rates");
+  if (!a.approaches.empty())
+    user_error("--law lr fits a learning-rate rule, not a loss law: it takes no --approach (got '{}')", a.approaches);
+  a.o.lr_rule = true;
+  if (a.params.empty()) a.params = "non_embedding";
+}
+
 void run_fit_command(FitArgs& a) {
   auto& o = a.o;
   if (a.sweep.empty() == a.csv.empty()) user_error("give a SWEEP (name or id) or --csv PATH, exactly one");
+  if (a.law == "lr") check_lr_law(a);
+  a.conv.params = a.params.empty() ? "total" : a.params;
+  if (a.approaches.empty()) a.approaches = "3";
   if (o.boot.resamples < 0) user_error("--bootstrap must be >= 0, got {}", o.boot.resamples);
   if (o.solve.max_iterations < 1) user_error("--max-iterations must be >= 1, got {}", o.solve.max_iterations);
   if (!(o.solve.delta > 0)) user_error("--delta must be positive, got {}", o.solve.delta);
   auto approaches = parse_approaches(a.approaches);
   if (o.folds < 1) user_error("--backtest-folds must be >= 1, got {}", o.folds);
-  if (a.law != "auto") o.law = fit::law_from_name(a.law, a.x);
+  if (!(o.budget_tolerance > 0 && std::isfinite(o.budget_tolerance)))
+    user_error("--budget-tolerance must be a positive number of decades, got {}", o.budget_tolerance);
+  if (o.boot.grid_starts < 0) user_error("--grid-starts must be >= 0, got {}", o.boot.grid_starts);
+  if (a.law != "auto" && a.law != "lr") o.law = fit::law_from_name(a.law, a.x);
   o.filter = parse_filter(a);
   o.solve.solver = fit::solver_from_name(a.solver);
   o.boot.threads = o.solve.threads = a.threads;
@@ -96,6 +114,7 @@ void run_fit_command(FitArgs& a) {
   }
   json all = json::array();
   std::vector<fit::FitRecord> records;
+  if (o.lr_rule) approaches = {3};  // one record
   for (int ap : approaches) {
     o.approach = ap;
     auto rec = fit::fit_record(ds, o);
@@ -159,7 +178,7 @@ void add_fit_commands(CLI::App& root) {
       ->default_str("3");
   fit->add_option("--law", fa->law,
                   "Approach 3 law: auto (chosen by backtest) | chinchilla | chinchilla-tied | data-constrained | "
-                  "kaplan | power")
+                  "kaplan | power; or lr: the learning-rate rule lr = c N^-k of a sweep's LR axis")
       ->default_str("auto");
   fit->add_option("--min-tokens-per-param", fa->min_tpp, "Fit only points with D/N >= X (default: the backtest chooses)");
   fit->add_option("--near-optimal", fa->near_optimal,
@@ -179,7 +198,8 @@ void add_fit_commands(CLI::App& root) {
       ->default_str("24");
   fit->add_option("--holdout", fa->o.holdout, "largest | none | a FLOP threshold: refit below it, predict the rest")
       ->default_str("largest");
-  fit->add_option("--params", fa->conv.params, "Parameter convention for sweeps: total | non_embedding")->default_str("total");
+  fit->add_option("--params", fa->params, "Parameter convention for sweeps: total | non_embedding")
+      ->default_str("total; non_embedding for --law lr");
   fit->add_option("--flops", fa->conv.flops, "FLOP convention for sweeps: 6nd | exact (the run's FLOPs per token)")
       ->default_str("6nd");
   fit->add_option("--split", fa->conv.split, "Approach 1 curves: train | val")->default_str("train");

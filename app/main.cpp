@@ -34,6 +34,21 @@ CLI::Validator number_check(bool allow_zero) {
       },
       allow_zero ? "NONNEGATIVE" : "POSITIVE");
 }
+// CLI11 says "Could not convert: --compute = lots"; this says what was expected.
+std::string usage_message(CLI::App& root, const CLI::ParseError& e) {
+  const std::string what = e.what(), head = "Could not convert: ";
+  const auto eq = what.find(" = ");
+  if (!dynamic_cast<const CLI::ConversionError*>(&e) || what.rfind(head, 0) != 0 || eq == std::string::npos)
+    return what;
+  const std::string name = what.substr(head.size(), eq - head.size()), value = what.substr(eq + 3);
+  std::string type;
+  for (auto* sub : root.get_subcommands())
+    if (auto* o = sub->get_option_no_throw(name)) type = o->get_type_name();
+  const char* expected = type.rfind("UINT", 0) == 0  ? "a non-negative integer"
+                         : type.rfind("INT", 0) == 0 ? "an integer"
+                                                     : "a number";
+  return fmt::format("{}: expected {}, got '{}'", name, expected, value);
+}
 }  // namespace
 
 const CLI::Validator& positive() {
@@ -65,7 +80,7 @@ int main(int argc, char** argv) {
     return root.exit(e);
   } catch (const CLI::ParseError& e) {
     // Usage errors are bad input like any other: one line, exit 2.
-    fmt::print(stderr, "scalelab: error: {}\n", e.what());
+    fmt::print(stderr, "scalelab: error: {}\n", app::usage_message(root, e));
     return kExitUserError;
   } catch (const ExitStatus& e) {
     return e.code;

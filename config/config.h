@@ -70,6 +70,7 @@ void check_heads(const Spec&, const Blame&);   // d_model divisible by n_head
 void check_batch(const Spec&, const Blame&);   // batch_tokens a positive multiple of seq_len
 void check_budget(const Spec&, const Blame&);  // tokens at least one batch, at most kMaxSteps steps
 void check_shape(const Spec&, const Blame&);   // at most trainer::kMaxParams parameters
+void check_mup(const Spec&, const Blame&);     // trainer::parametrization_problem, on the final shape
 void check_task_eval(bool task_every_given, const Spec&, const Blame&);  // eval.task_every needs [task]
 // warmup_steps = -1 resolved from warmup_fraction, by the trainer's rule, so the
 // canonical TOML (and the run id) names the schedule that runs, whether the run

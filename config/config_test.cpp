@@ -45,3 +45,20 @@ TEST_CASE("the canonical text keeps its layout: tables in order, one blank line 
   CHECK(text.find("decay_fraction = 0.20000000000000001\n\n[eval]\n") != std::string::npos);
   CHECK(text.back() == '\n');
 }
+
+TEST_CASE("the mup keys: written only under mup, after embedding_init_std; check_mup blames the key") {
+  trainer::RunSpec s;
+  CHECK(config::canonical_toml(s).find("parametrization") == std::string::npos);
+  s.model.parametrization = "mup";
+  s.model.mup_base_width = 32;
+  CHECK(config::canonical_toml(s).find("[model]\n") < config::canonical_toml(s).find("parametrization = \"mup\"\nmup_base_width = 32\n\n[train]"));
+  std::string blamed;
+  auto blame = [&](std::string_view table, std::string_view key, const std::string& what) {
+    blamed = std::string(table) + "." + std::string(key) + ": " + what;
+  };
+  config::check_mup(s, blame);
+  CHECK(blamed.empty());
+  s.model.mup_base_width = 256;  // d_model 128
+  config::check_mup(s, blame);
+  CHECK(blamed.rfind("model.mup_base_width: 256 is larger than model.d_model (128)", 0) == 0);
+}

@@ -71,6 +71,10 @@ const std::vector<Key>& table() {
       range("model", "dropout", AT(model.dropout), 0.0, 0.0, 0.9),
       changed(flag("model", "mlp", AT(model.mlp), true)),
       changed(range("model", "embedding_init_std", AT(model.embedding_init_std), 0.02, 1e-6, 10.0)),
+      // sp (0 = no base width) leaves a run's text, and so its id, as before these keys.
+      changed(one_of("model", "parametrization", AT(model.parametrization), "sp", {"sp", "mup"})),
+      changed(integer("model", "mup_base_width", AT(model.mup_base_width), 0, 1, 65536,
+                      "expected a positive integer (the base model's d_model)")),
 
       positive("train", "tokens", AT(tokens), 1e6),
       pos_int("train", "batch_tokens", AT(batch_tokens), 4096),

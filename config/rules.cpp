@@ -42,6 +42,13 @@ void check_shape(const Spec& s, const Blame& blame) {
   }
 }
 
+void check_mup(const Spec& s, const Blame& blame) {
+  if (auto p = trainer::parametrization_problem(s.model)) {
+    const std::string_view key(p->key);
+    blame("model", key.substr(key.find('.') + 1), p->what);
+  }
+}
+
 void check_task_eval(bool task_every_given, const Spec& s, const Blame& blame) {
   if (task_every_given && s.task.name.empty())
     blame("eval", "task_every", "needs a [task] table naming the task to evaluate");

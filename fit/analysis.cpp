@@ -217,12 +217,11 @@ FitRecord law_record(const std::string& law, json selection, Estimates params, c
 FitRecord fit_record(const Dataset& ds, const FitOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   FitRecord rec;
-  switch (o.approach) {
-    case 1: rec = detail::envelope_record(ds, o); break;
-    case 2: rec = detail::isoflop_record(ds, o); break;
-    case 3: rec = detail::parametric_record(ds, o); break;
-    default: user_error("--approach must be 1, 2 or 3, got {}", o.approach);
-  }
+  if (o.lr_rule) rec = detail::lr_rule_record(ds, o);
+  else if (o.approach == 1) rec = detail::envelope_record(ds, o);
+  else if (o.approach == 2) rec = detail::isoflop_record(ds, o);
+  else if (o.approach == 3) rec = detail::parametric_record(ds, o);
+  else user_error("--approach must be 1, 2 or 3, got {}", o.approach);
   rec.source = ds.source;
   rec.conventions = ds.conventions;
   // What the input itself warns of (mixed schedules) comes before what the fit found.

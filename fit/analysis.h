@@ -21,6 +21,7 @@ namespace scalelab::fit {
 
 struct FitOptions {
   int approach = 3;
+  bool lr_rule = false;          // --law lr: fit lr*(N) = c N^-k instead of a loss law (fit/lr_rule.h)
   std::optional<Law> law;        // Approach 3; unset = auto, chosen by the backtest
   std::optional<Filter> filter;  // unset = chosen by the backtest
   std::string weights = "none";  // none | se (1/se^2, relative to the median se)

@@ -32,5 +32,6 @@ FitRecord parametric_record(const Dataset&, const FitOptions&);  // Approach 3
 FitRecord power_record(const Dataset&, const FitOptions&);       // Approach 3, a power law on the frontier
 FitRecord isoflop_record(const Dataset&, const FitOptions&);     // Approach 2
 FitRecord envelope_record(const Dataset&, const FitOptions&);    // Approach 1
+FitRecord lr_rule_record(const Dataset&, const FitOptions&);     // --law lr (fit/lr_rule_record.cpp)
 
 }  // namespace scalelab::fit::detail

@@ -15,6 +15,13 @@ namespace scalelab::fit {
 
 using json = nlohmann::ordered_json;
 
+// The seeds' mean: LRs are compared after averaging seeds, as the points are.
+double LrTrial::mean() const {
+  double sum = 0;
+  for (double l : losses) sum += l;
+  return losses.empty() ? NAN : sum / static_cast<double>(losses.size());
+}
+
 namespace {
 // How the 6ND convention is described in a record's conventions.
 constexpr const char* kSixND = "C = 6 N D";
@@ -185,10 +192,24 @@ json lr_choice(const std::vector<LrGroup>& gs, const LrGroup& kept) {
           {"kept_lr", *first.config.lr}, {"kept_run", first.run->id}, {"tried", tried}};
 }
 
+// A point's LR groups as an LR scan, its LRs in increasing order.
+LrScan scan_of(const std::vector<LrGroup>& gs) {
+  const Candidate& first = *gs[0].seeds[0];
+  LrScan scan{first.pt.N, first.pt.D, first.run->shape, first.config.schedule, {}};
+  for (auto& g : gs) {
+    LrTrial t{*g.seeds[0]->config.lr, {}, {}};
+    for (auto* c : g.seeds) t.losses.push_back(c->pt.L), t.runs.push_back(c->run->id);
+    scan.trials.push_back(std::move(t));
+  }
+  std::sort(scan.trials.begin(), scan.trials.end(), [](auto& a, auto& b) { return a.lr < b.lr; });
+  return scan;
+}
+
 // The points a fit gets, the runs that stand for them, and how they were chosen.
 struct Selection {
   std::vector<Point> points;
   std::vector<const Candidate*> kept;
+  std::vector<LrScan> scans;
   json lr_selection = json::array();
   int seed_averaged = 0;
 };
@@ -196,6 +217,7 @@ struct Selection {
 Selection select_points(const std::vector<Candidate>& cs) {
   Selection s;
   for (auto& gs : group_runs(cs)) {
+    if (gs[0].seeds[0]->config.lr) s.scans.push_back(scan_of(gs));
     const LrGroup& kept = best_lr(gs);
     s.points.push_back(kept.pt);
     s.kept.push_back(kept.seeds[0]);
@@ -260,6 +282,7 @@ Dataset dataset_from_runs(const std::string& sweep_id, const std::vector<store::
   check_schedules(schedules, conv.allow_mixed_schedules, ds.warnings);
   auto sel = select_points(cs);
   ds.points = std::move(sel.points);
+  ds.lr_scans = std::move(sel.scans);
   // Approach 1 follows the run that stands for each point: the kept LR's first seed.
   if (metrics)
     for (auto* c : sel.kept)

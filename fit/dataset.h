@@ -17,11 +17,28 @@
 
 namespace scalelab::fit {
 
+// One learning rate of an LR scan: the final losses of its seeds.
+struct LrTrial {
+  double lr = 0;
+  std::vector<double> losses;     // one per seed
+  std::vector<std::string> runs;  // their run ids
+  double mean() const;
+};
+// A sweep's LR axis at one (N, D): the runs that are the same experiment but for
+// LR and seed (see dataset_from_runs), their LRs in increasing order. The
+// learning-rate rule (fit/lr_rule.h) is fitted to these.
+struct LrScan {
+  double N = 0, D = 0;  // N under the fit's parameter convention
+  std::string shape, schedule;
+  std::vector<LrTrial> trials;
+};
+
 struct Dataset {
   std::string source;          // "csv:PATH" or the sweep id
   bool sweep = false;          // budgets are the sweep's clusters of C (else 0.1-decade bins)
   std::vector<Point> points;   // final losses (Approaches 2 and 3)
   std::vector<Curve> curves;   // training curves (Approach 1)
+  std::vector<LrScan> lr_scans;  // sweeps: every point's LRs and seeds (runs with a recorded LR only)
   nlohmann::ordered_json selection = nlohmann::ordered_json::object();    // what went in, what was skipped
   nlohmann::ordered_json conventions = nlohmann::ordered_json::object();  // FLOP and parameter conventions
   std::vector<std::string> warnings;  // about the input (e.g. mixed schedules, when allowed); the record keeps them

@@ -103,7 +103,8 @@ void add_prediction_intervals(const Model& m, const Query& q, std::vector<Quanti
 }  // namespace
 
 std::optional<Law> Model::law() const {
-  if (kind == "allocation" || kind.empty()) return std::nullopt;
+  // An LR rule (lr = c N^-k) is no loss law: it has no registry entry.
+  if (kind == "allocation" || kind == "lr" || kind.empty()) return std::nullopt;
   if (kind == "power") return law_from_name("power", variable == "N" ? "n" : variable == "D" ? "d" : "c");
   return law_from_name(kind);
 }

@@ -1,7 +1,6 @@
 // Approach 2: for each compute budget, a parabola in ln N through the final
 // losses (Ceres, weighted least squares), its vertex N*, D* = C/(k N*), then
 // power laws N_opt(C), D_opt(C) through the bracketed vertices.
-#include <ceres/ceres.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,7 +10,7 @@
 #include "common/error.h"
 #include "common/table.h"
 #include "fit/approaches.h"
-#include "fit/ceres_options.h"
+#include "fit/parabola.h"
 #include "fit/solver.h"
 
 namespace scalelab::fit {
@@ -30,29 +29,6 @@ std::vector<int> cluster_budgets(const std::vector<Point>& pts, double tol) {
 }
 
 namespace {
-struct ParabolaResidual {
-  double x, y, sw;
-  template <typename T>
-  bool operator()(const T* q, T* r) const {
-    r[0] = sw * (q[0] + q[1] * x + q[2] * x * x - y);
-    return true;
-  }
-};
-
-// Fits y = q0 + q1 x + q2 x^2 with x centred at xc (returned coefficients are in x - xc).
-std::array<double, 3> parabola(const std::vector<double>& x, const std::vector<double>& y,
-                               const std::vector<double>& w, double xc) {
-  double q[3] = {0, 0, 0};
-  ceres::Problem problem;
-  for (std::size_t i = 0; i < x.size(); ++i)
-    problem.AddResidualBlock(new ceres::AutoDiffCostFunction<ParabolaResidual, 1, 3>(
-                                 new ParabolaResidual{x[i] - xc, y[i], std::sqrt(w[i])}),
-                             nullptr, q);
-  ceres::Solver::Summary s;
-  ceres::Solve(detail::lsq_options({}), &problem, &s);
-  return {q[0], q[1], q[2]};
-}
-
 std::vector<double> suggest_sizes(std::vector<double> sizes, double target, bool below) {
   std::sort(sizes.begin(), sizes.end());
   double ratio = sizes.size() > 1 ? std::pow(sizes.back() / sizes.front(), 1.0 / (sizes.size() - 1)) : 2.0;
@@ -104,12 +80,10 @@ IsoflopFit fit_isoflop(const std::vector<Point>& pts, const std::vector<int>& gr
       continue;
     }
     const double xc = 0.5 * (std::log(b.n_lo) + std::log(b.n_hi));
-    auto q = parabola(x, y, w, xc);
-    // Back to x = ln N: c0 + c1 x + c2 x^2.
-    b.c2 = q[2];
-    b.c1 = q[1] - 2 * q[2] * xc;
-    b.c0 = q[0] - q[1] * xc + q[2] * xc * xc;
-    b.has_minimum = q[2] > 0;
+    const auto q = fit_parabola(x, y, w, xc);
+    const auto in_lnN = q.in_x();
+    b.c0 = in_lnN[0], b.c1 = in_lnN[1], b.c2 = in_lnN[2];
+    b.has_minimum = q.has_minimum();
     if (!b.has_minimum) {
       b.note = fmt::format("budget {}: the losses do not curve upward over N = {}..{}, so there is no minimum; "
                            "the sweep did not bracket the optimum. Add sizes on both sides",
@@ -119,10 +93,9 @@ IsoflopFit fit_isoflop(const std::vector<Point>& pts, const std::vector<int>& gr
       out.budgets.push_back(b);
       continue;
     }
-    const double xs = xc - q[1] / (2 * q[2]);
-    b.n_opt = std::exp(xs);
+    b.n_opt = std::exp(q.vertex_x());
     b.d_opt = b.C / (flops_per_nd * b.n_opt);
-    b.l_opt = q[0] - q[1] * q[1] / (4 * q[2]);
+    b.l_opt = q.vertex_y();
     b.bracketed = b.n_opt >= b.n_lo && b.n_opt <= b.n_hi;
     if (!b.bracketed) {
       bool below = b.n_opt < b.n_lo;

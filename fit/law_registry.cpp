@@ -212,7 +212,7 @@ Law law_from_name(const std::string& name, const std::string& x) {
     if (info(l).name == name) return l;
     known += info(l).name + ", ";
   }
-  user_error("--law must be auto, {}or power, got '{}'", known, name);
+  user_error("--law must be auto, {}power or lr, got '{}'", known, name);
 }
 
 std::string law_name(Law l) { return info(l).name; }

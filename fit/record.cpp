@@ -65,6 +65,7 @@ const PredictionInterval* FitRecord::prediction_interval() const {
 }
 
 const Identification* FitRecord::identification() const {
+  if (auto* r = lr_rule()) return &r->identification;
   auto* l = law_fit();
   return l && l->identification ? &*l->identification : nullptr;
 }
@@ -113,11 +114,12 @@ json from_store(const store::Fit& f) {
 FitRecord record_of(const store::Fit& f) { return FitRecord::from_json(from_store(f)); }
 
 bool is_loss_law(const store::Fit& f) { return f.law != "emergence"; }
+bool is_lr_rule(const store::Fit& f) { return f.law == "lr"; }
 
 std::optional<store::Fit> latest_loss_law(const std::vector<store::Fit>& fits) {
   std::optional<store::Fit> out;
   for (auto& f : fits)
-    if (is_loss_law(f) && (!out || f.id > out->id)) out = f;
+    if (is_loss_law(f) && !is_lr_rule(f) && (!out || f.id > out->id)) out = f;
   return out;
 }
 
@@ -125,6 +127,9 @@ FitRecord loss_law_record(const store::Fit& f) {
   if (!is_loss_law(f))
     user_error("fit {} is an emergence fit (from `scalelab emergence`): forecast needs a loss-law fit from "
                "`scalelab fit`", f.id);
+  if (is_lr_rule(f))
+    user_error("fit {} is a learning-rate rule (from `scalelab fit --law lr`): forecast needs a loss-law fit; a "
+               "sweep config uses this one as lr_rule = {{ fit = {} }}", f.id, f.id);
   return record_of(f);
 }
 

@@ -200,6 +200,31 @@ struct EnvelopePart {
   std::vector<EnvelopeSample> envelope;  // result.envelope
 };
 
+// --law lr: the learning-rate rule lr*(N) = c N^-k (docs/fits.md, "Fitting a
+// learning-rate rule"). One scan per (N, D), one row per size.
+struct LrScanRecord {
+  double N = 0, D = 0;
+  std::string shape;
+  std::vector<double> lrs, losses;  // the LR grid, and each LR's mean final loss over its seeds
+  int runs = 0;
+  double grid_lr = 0;  // the LR of the lowest mean loss
+  double lr_opt = 0;   // refined by the parabola in ln lr; grid_lr where there is none
+  bool bracketed = false;  // the lowest loss has a neighbour on each side
+  std::string note;        // why not, in words
+};
+struct LrSizeRecord {
+  double N = 0;
+  int scans = 0, bracketed = 0;
+  double lr_opt = 0;  // geometric mean of its bracketed scans' lr_opt; 0 when none is
+  bool used = false;
+};
+struct LrPart {
+  int sizes = 0, used = 0;  // convergence: sizes seen, sizes fitted
+  std::vector<LrScanRecord> scans;     // result.scans
+  std::vector<LrSizeRecord> size_rows; // result.sizes
+  Identification identification;
+};
+
 struct FitRecord {
   // The fits table's columns.
   std::int64_t id = 0;     // 0 until stored
@@ -220,12 +245,13 @@ struct FitRecord {
   std::vector<std::string> warnings;
   double seconds = 0;
   // ... and those of one kind (with its convergence column).
-  std::variant<LawPart, FrontierPart, IsoflopPart, EnvelopePart> part;
+  std::variant<LawPart, FrontierPart, IsoflopPart, EnvelopePart, LrPart> part;
 
   const LawPart* law_fit() const { return std::get_if<LawPart>(&part); }
   const FrontierPart* frontier_fit() const { return std::get_if<FrontierPart>(&part); }
   const IsoflopPart* isoflop() const { return std::get_if<IsoflopPart>(&part); }
   const EnvelopePart* envelope() const { return std::get_if<EnvelopePart>(&part); }
+  const LrPart* lr_rule() const { return std::get_if<LrPart>(&part); }
   // Approach 3's pieces, whichever law.
   const SolverConvergence* solver() const;
   const BacktestRecord* backtest() const;
@@ -244,10 +270,13 @@ store::Fit to_store(const json& record);
 json from_store(const store::Fit&);  // adds "id" and "created_at"
 FitRecord record_of(const store::Fit&);
 
-// `scalelab emergence` records share the table but are not loss laws.
+// `scalelab emergence` records share the table but are not FitRecords.
 bool is_loss_law(const store::Fit&);
+// A learning-rate rule (`fit --law lr`) is a FitRecord, but predicts no loss.
+bool is_lr_rule(const store::Fit&);
+// The newest fit forecast can use: neither an emergence fit nor an LR rule.
 std::optional<store::Fit> latest_loss_law(const std::vector<store::Fit>&);
-// The record forecast reads: refuses an emergence fit with one line saying what it needs.
+// The record forecast reads: refuses an emergence fit or an LR rule with one line saying what it needs.
 FitRecord loss_law_record(const store::Fit&);
 
 Model model_of(const FitRecord&);

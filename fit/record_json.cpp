@@ -296,12 +296,41 @@ EnvelopeSample read_sample(const In& in) {
   return {in.num("C"), in.num("N"), in.num("D"), in.num("loss"), in.str("run"), in.flag("edge")};
 }
 
+// ---- --law lr
+
+json lr_scans_json(const std::vector<LrScanRecord>& scans) {
+  json out = json::array();
+  for (auto& s : scans)
+    out.push_back({{"N", s.N}, {"D", s.D}, {"shape", s.shape}, {"lrs", s.lrs}, {"losses", s.losses},
+                   {"runs", s.runs}, {"grid_lr", s.grid_lr}, {"lr_opt", s.lr_opt}, {"bracketed", s.bracketed},
+                   {"note", s.note}});
+  return out;
+}
+LrScanRecord read_lr_scan(const In& in) {
+  return {in.num("N"),      in.num("D"),         in.str("shape"),      in.nums("lrs"),  in.nums("losses"),
+          in.int32("runs"), in.num("grid_lr"),   in.num("lr_opt"),     in.flag("bracketed"), in.str("note")};
+}
+json lr_sizes_json(const std::vector<LrSizeRecord>& sizes) {
+  json out = json::array();
+  for (auto& s : sizes)
+    out.push_back({{"N", s.N}, {"scans", s.scans}, {"bracketed", s.bracketed}, {"lr_opt", s.lr_opt}, {"used", s.used}});
+  return out;
+}
+LrSizeRecord read_lr_size(const In& in) {
+  return {in.num("N"), in.int32("scans"), in.int32("bracketed"), in.num("lr_opt"), in.flag("used")};
+}
+LrPart read_lr_part(const In& conv, const In& res) {
+  return {conv.int32("sizes"), conv.int32("used"), res.at("scans").list(read_lr_scan),
+          res.at("sizes").list(read_lr_size), read_identification(res.at("identification"))};
+}
+
 // ---- the convergence column and the result object, by kind
 
 json convergence_json(const FitRecord& r) {
   if (auto* s = r.solver()) return solver_json(*s);
   if (auto* a = r.isoflop())
     return {{"budgets", a->budget_count}, {"used", a->used}, {"tolerance_decades", a->tolerance_decades}};
+  if (auto* l = r.lr_rule()) return {{"sizes", l->sizes}, {"used", l->used}};
   auto& e = *r.envelope();
   return {{"envelope_points", e.envelope_points}, {"edge_points", e.edge_points}, {"winners", e.winners},
           {"smooth_frac", e.smooth_frac}};
@@ -311,6 +340,10 @@ json result_json(const FitRecord& r) {
   json res = json::object();
   if (auto* a = r.isoflop()) res["budgets"] = budgets_json(a->budgets);
   if (auto* e = r.envelope()) res["envelope"] = envelope_json(e->envelope);
+  if (auto* l = r.lr_rule()) {
+    res["scans"] = lr_scans_json(l->scans);
+    res["sizes"] = lr_sizes_json(l->size_rows);
+  }
   res["derived"] = estimates_json(r.derived);
   if (auto* l = r.law_fit()) res["residuals"] = residuals_json(l->residuals);
   const bool law3 = r.solver() != nullptr;
@@ -402,7 +435,8 @@ FitRecord FitRecord::from_json(const json& j) {
   else if (r.approach == "2") r.part = read_isoflop_part(conv, res);
   else if (r.approach == "3" && r.model.kind == "power") r.part = read_frontier_part(conv, res);
   else if (r.approach == "3") r.part = read_law_part(conv, res);
-  else in.at("approach").fail(fmt::format("is '{}', not 1, 2 or 3", r.approach));
+  else if (r.approach == "lr") r.part = read_lr_part(conv, res);
+  else in.at("approach").fail(fmt::format("is '{}', not 1, 2, 3 or lr", r.approach));
   return r;
 }
 

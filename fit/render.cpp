@@ -71,6 +71,23 @@ void interval_of(std::string& out, const PredictionInterval* pi) {
                      100 * pi->level, pi->q, pi->noise.value_or(0), pi->kappa, pi->n);
 }
 
+// --law lr: each scan's best LR, then each size's and the rule's value there.
+void lr_tables_of(std::string& out, const FitRecord& r, const LrPart& l) {
+  out += fmt::format("learning-rate rule lr*(N) = c N^-k through {} of {} sizes (N: {} parameters)\n", l.used, l.sizes,
+                     r.conventions.value("params", "?"));
+  Table scans({">N", ">D", "shape", ">LRs", ">runs", ">best on grid", ">refined", "bracketed"});
+  for (auto& s : l.scans)
+    scans.add({si(s.N), si(s.D), s.shape, std::to_string(s.lrs.size()), std::to_string(s.runs), num(s.grid_lr),
+               s.bracketed ? num(s.lr_opt) : "-", s.bracketed ? "yes" : "NO (edge of the grid)"});
+  out += scans.render();
+  const Estimate *c = find(r.params, "c"), *k = find(r.params, "k");
+  Table sizes({">N", ">budgets", ">bracketed", ">best LR", ">c N^-k", "used"});
+  for (auto& s : l.size_rows)
+    sizes.add({si(s.N), std::to_string(s.scans), std::to_string(s.bracketed), s.used ? num(s.lr_opt) : "-",
+               c && k ? num(c->value * std::pow(s.N, -k->value)) : "-", s.used ? "yes" : "NO: not bracketed"});
+  out += sizes.render();
+}
+
 void convergence_of(std::string& out, const FitRecord& r) {
   if (auto* c = r.solver(); c && c->variable_projection()) {
     out += fmt::format("objective {:.10f} (summed Huber, delta {}); variable projection over {} exponent grid points, "
@@ -92,6 +109,8 @@ void convergence_of(std::string& out, const FitRecord& r) {
     out += t.render();
   } else if (auto* e = r.envelope()) {
     out += fmt::format("{} envelope points from {} distinct runs\n", e->envelope_points, e->winners);
+  } else if (auto* l = r.lr_rule()) {
+    lr_tables_of(out, r, *l);
   }
 }
 
@@ -129,7 +148,8 @@ void selection_of(std::string& out, const json& sel) {
 
 std::string render_fit(const FitRecord& r) {
   std::string out;
-  out += fmt::format("{} fit, approach {}, {} points from {}\n", r.law, r.approach, r.n_points, r.source);
+  if (r.lr_rule()) out += fmt::format("learning-rate rule fit (--law lr), {} sizes from {}\n", r.n_points, r.source);
+  else out += fmt::format("{} fit, approach {}, {} points from {}\n", r.law, r.approach, r.n_points, r.source);
   selection_of(out, r.selection);
   convergence_of(out, r);
   if (auto* bt = r.backtest()) {

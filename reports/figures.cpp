@@ -136,7 +136,7 @@ std::vector<double> chinchilla_published() { return {1.69, 406.4, 410.7, 0.34, 0
 
 std::vector<Figure> all_figures(const Curves& curves, const std::vector<TaskEvals>& evals, FigureContext& cx) {
   std::vector<Figure> out = loss_curve_figures(curves, cx);
-  for (auto* build : {&isoflop_figure, &allocation_figure, &frontier_figure, &fit_quality_figure})
+  for (auto* build : {&isoflop_figure, &allocation_figure, &frontier_figure, &fit_quality_figure, &lr_figure})
     if (auto f = build(cx)) out.push_back(std::move(*f));
   for (auto& f : emergence_figures(evals, cx)) out.push_back(std::move(f));
   return out;

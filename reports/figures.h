@@ -43,6 +43,8 @@ std::optional<Figure> frontier_figure(FigureContext&);
 std::optional<Figure> fit_quality_figure(FigureContext&);
 // 6. Per task: the discrete metric against N, the continuous one beside it.
 std::vector<Figure> emergence_figures(const std::vector<TaskEvals>&, FigureContext&);
+// 7. Final loss against learning rate per (N, D) of an LR axis, each line's best LR.
+std::optional<Figure> lr_figure(FigureContext&);
 
 // Every figure the data supports, in report order.
 std::vector<Figure> all_figures(const Curves&, const std::vector<TaskEvals>&, FigureContext&);

@@ -171,6 +171,16 @@ ReportData load_report_data(const store::Store& st, const std::string& sweep) {
       }
       continue;
     }
+    if (fit::is_lr_rule(row)) {  // predicts no loss: the LR figure reads it, the loss figures do not
+      if (!d.lr_fit) {
+        try {
+          d.lr_fit = fit::record_of(row);
+        } catch (const UserError& e) {
+          d.notes.push_back(e.what());
+        }
+      }
+      continue;
+    }
     auto f = fit_view(row, d.notes);
     if (!f) continue;
     // `fit --law auto` may choose another L(N, D) law next time: the newest of them supersedes the rest.
@@ -209,7 +219,9 @@ ReportData load_report_data(const store::Store& st, const std::string& sweep) {
   sc.allow_mixed_schedules = true;  // the figures show every run, whatever its schedule
   d.n_label = sc.params == "total" ? "parameters N" : "non-embedding parameters N";
   if (!d.runs.empty()) {
-    d.points = fit::dataset_from_runs(sweep_id, d.runs, sc, nullptr).points;
+    auto ds = fit::dataset_from_runs(sweep_id, d.runs, sc, nullptr);
+    d.points = std::move(ds.points);
+    d.lr_scans = std::move(ds.lr_scans);
   } else {
     for (auto& f : d.fits)
       if (!f.points.empty()) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "fit/dataset.h"
 #include "fit/emergence.h"
 #include "fit/forecast.h"
 #include "fit/laws.h"
@@ -47,6 +48,8 @@ struct ReportData {
   std::vector<fit::Point> points;     // finished runs under the primary fit's conventions (total N, 6ND without one)
   std::string n_label = "parameters N";  // what N means in `points`
   std::vector<std::string> notes;     // honest remarks: stale fits, unavailable data
+  std::vector<fit::LrScan> lr_scans;  // the sweep's LR axis per (N, D), under the points' conventions
+  std::optional<fit::FitRecord> lr_fit;  // the newest `fit --law lr` record of this scope
   std::vector<fit::emergence::Record> emergence;  // `scalelab emergence` records, newest per task:metric:x (not in `fits`)
   int finished = 0;                   // runs with status done
 };

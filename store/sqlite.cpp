@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <thread>
 
@@ -180,14 +181,31 @@ void Tx::commit() {
   done_ = true;
 }
 
+std::chrono::seconds lock_wait() {
+  static const std::chrono::seconds wait = [] {
+    const char* v = std::getenv("SCALELAB_LOCK_WAIT_S");
+    if (!v || !*v) return kRetryFor;
+    char* end = nullptr;
+    const long s = std::strtol(v, &end, 10);
+    if (*end || s < 1 || s > 86400)
+      user_error("SCALELAB_LOCK_WAIT_S: expected whole seconds from 1 to 86400, got '{}'", v);
+    return std::chrono::seconds(s);
+  }();
+  return wait;
+}
+
+int busy_timeout_ms() {
+  return static_cast<int>(std::min<long long>(kBusyTimeoutMs, lock_wait().count() * 1000));
+}
+
 Backoff::Backoff(sqlite3* db) : db_(db), start_(std::chrono::steady_clock::now()) {}
 
 void Backoff::wait(const Busy& why) {
   using namespace std::chrono;
-  if (steady_clock::now() - start_ > kRetryFor) {
+  if (steady_clock::now() - start_ > lock_wait()) {
     resource_error("{}: the database stayed locked for over {} s ({}); is another scalelab process "
                "stuck, or is the file on a network filesystem?",
-               db_path(db_), kRetryFor.count(), why.what());
+               db_path(db_), lock_wait().count(), why.what());
   }
   // Jitter keeps processes that collided once from colliding again in lockstep.
   thread_local std::minstd_rand rng(static_cast<unsigned>(std::random_device{}()) ^

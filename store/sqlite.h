@@ -23,9 +23,15 @@ struct Busy : std::runtime_error {
 };
 
 // How long one lock wait may block inside SQLite's own busy handler, and how long
-// retry() keeps trying in all before it gives up with a UserError.
+// retry() keeps trying in all before it gives up with a ResourceError (exit 4).
 inline constexpr int kBusyTimeoutMs = 30'000;
 inline constexpr std::chrono::seconds kRetryFor{120};
+
+// kRetryFor unless SCALELAB_LOCK_WAIT_S (whole seconds, 1 .. 86400) says otherwise:
+// a cluster's network filesystem may want longer, a test shorter. Read once.
+std::chrono::seconds lock_wait();
+// What SQLite's busy handler gets: kBusyTimeoutMs, or less when lock_wait() is shorter.
+int busy_timeout_ms();
 
 // The file behind `db`, for messages (":memory:" for an in-memory database).
 std::string db_path(sqlite3* db);
@@ -88,7 +94,7 @@ class Tx {
 };
 
 // Waits between attempts with jittered exponential backoff, and turns the last
-// Busy into a UserError once kRetryFor has passed.
+// Busy into a ResourceError once lock_wait() has passed.
 class Backoff {
  public:
   explicit Backoff(sqlite3* db);

@@ -152,6 +152,10 @@ Store::~Store() { sqlite3_close_v2(db_); }
 std::unique_ptr<Store> Store::open_existing(const std::string& path, const std::string& hint) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) user_error("{}: no such database{}", path, hint);
+  // SQLite takes an empty file for an empty database, and opening would write a
+  // schema into it: a command that only reads must leave the file as it found it.
+  if (std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) == 0)
+    user_error("{}: an empty file, not a scalelab database{}", path, hint);
   return open(path);
 }
 
@@ -166,7 +170,7 @@ std::unique_ptr<Store> Store::open(const std::string& path, Journal journal) {
   }
   sqlite3* db = s->db_;
   sqlite3_extended_result_codes(db, 1);
-  sqlite3_busy_timeout(db, sql::kBusyTimeoutMs);
+  sqlite3_busy_timeout(db, sql::busy_timeout_ms());
   // Another program's SQLite file is refused before anything changes it (WAL
   // mode, for one, is written into the file).
   schema::check_identity(db, path);

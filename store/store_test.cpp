@@ -50,7 +50,7 @@ TEST_CASE("a fresh database gets the latest schema and the connection settings")
     CHECK(pragma(*s, "journal_mode") == "wal");
     CHECK(pragma(*s, "foreign_keys") == "1");
     CHECK(pragma(*s, "synchronous") == "1");  // NORMAL
-    CHECK(pragma(*s, "busy_timeout") == std::to_string(sql::kBusyTimeoutMs));
+    CHECK(pragma(*s, "busy_timeout") == std::to_string(sql::busy_timeout_ms()));
     CHECK(std::stoll(pragma(*s, "application_id")) == schema::kApplicationId);
     CHECK(s->add_run(make_run("0123456789abcdef")));
   }

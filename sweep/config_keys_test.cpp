@@ -37,6 +37,8 @@ bias = false
 dropout = 0.1
 mlp = false
 embedding_init_std = 0.05
+parametrization = "mup"
+mup_base_width = 16
 [train]
 tokens = 8192
 batch_tokens = 512
@@ -300,4 +302,64 @@ TEST_CASE("find_run takes a name or a unique id prefix") {
   CHECK(&sweep::find_run(plan, "82692e5f") == &sweep::find_run(plan, "quickstart/L1-D8-H1-T64/C1.5e+11/D6.31M"));
   CHECK_THROWS_WITH_AS(sweep::find_run(plan, "nope"), doctest::Contains("no planned run"), UserError);
   CHECK_THROWS_WITH_AS(sweep::find_run(plan, ""), doctest::Contains("no planned run"), UserError);
+}
+
+// ---- μP keys (docs/mup.md): both parsers, the width axis, the one-line errors ----
+
+TEST_CASE("mup keys: a run config records them, a width axis keeps the base and varies the width") {
+  Dir d;
+  const std::string run = d.write("r.toml", sweep::testing::tiny_run());
+  const auto sp = sweep::parse_run_config(read_file(run), "r.toml");
+  const std::string mup_text = read_file(run);
+  auto mup = sweep::parse_run_config(
+      mup_text.substr(0, mup_text.find("[train]")) + "parametrization = \"mup\"\nmup_base_width = 32\n" +
+          mup_text.substr(mup_text.find("[train]")),
+      "r.toml");
+  CHECK(sweep::canonical_toml(mup).find("parametrization = \"mup\"\nmup_base_width = 32\n") != std::string::npos);
+  CHECK(sweep::canonical_toml(sp).find("parametrization") == std::string::npos);  // sp ids unchanged
+  CHECK(sweep::run_id(mup) != sweep::run_id(sp));
+
+  auto sweep_with = [&](const std::string& model_extra) {
+    auto text = sweep::testing::tiny_grid("d_model = [32, 64, 128]\ntokens = [1e4]\n");
+    const std::string rule = "seq_len = 32\nhead_dim = 16\naspect_ratio = 16\n";
+    text.replace(text.find(rule), rule.size(), "seq_len = 32\nn_head = 2\nn_layer = 1\n" + model_extra);
+    return d.write("s.toml", text);
+  };
+  auto plan = sweep::make_plan(sweep::load_sweep_config(sweep_with("parametrization = \"mup\"\nmup_base_width = 32\n")));
+  REQUIRE(plan.runs.size() == 3);
+  std::set<int> widths;
+  for (auto& r : plan.runs) {
+    widths.insert(r.config.spec.model.d_model);
+    CHECK(r.config.spec.model.mup_base_width == 32);
+    CHECK(r.record.config_toml.find("mup_base_width = 32") != std::string::npos);
+  }
+  CHECK(widths == std::set<int>{32, 64, 128});
+  // The planner sees every width, whichever axis or rule made it.
+  const auto wide_base = sweep::load_sweep_config(sweep_with("parametrization = \"mup\"\nmup_base_width = 64\n"));
+  const auto msg = sweep::testing::user_error_of([&] { sweep::make_plan(wide_base); }, "planned");
+  CHECK_MESSAGE(msg.find("s.toml:9: model.mup_base_width: 64 is larger than model.d_model (32)") != std::string::npos, msg);
+}
+
+TEST_CASE("mup keys: bad values are one line naming the key") {
+  Dir d;
+  const std::string base = read_file(d.write("r.toml", sweep::testing::tiny_run()));
+  auto with = [&](const std::string& extra) {
+    std::string t = base;
+    return t.insert(t.find("[train]"), extra);
+  };
+  struct Case {
+    std::string extra, want;
+  };
+  for (auto& c : std::vector<Case>{
+           {"parametrization = \"ntk\"\n", "cfg.toml:9: model.parametrization: expected one of \"sp\", \"mup\", got \"ntk\""},
+           {"parametrization = \"mup\"\n", "cfg.toml:4: model.mup_base_width: missing; model.parametrization = \"mup\" needs"},
+           {"parametrization = \"mup\"\nmup_base_width = 128\n",
+            "cfg.toml:10: model.mup_base_width: 128 is larger than model.d_model (64)"},
+           {"mup_base_width = 32\n", "cfg.toml:9: model.mup_base_width: only used with model.parametrization = \"mup\""},
+           {"parametrization = \"mup\"\nmup_base_width = 0\n", "model.mup_base_width: expected a positive integer"},
+       }) {
+    auto msg = sweep::testing::run_config_error(with(c.extra));
+    CHECK_MESSAGE(msg.find(c.want) != std::string::npos, msg);
+    CHECK(msg.find('\n') == std::string::npos);
+  }
 }

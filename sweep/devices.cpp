@@ -15,6 +15,19 @@
 
 namespace scalelab::sweep {
 
+void check_runs_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path p = fs::absolute(dir, ec);
+  while (!p.empty() && !fs::exists(p, ec)) {
+    if (p == p.parent_path()) break;
+    p = p.parent_path();
+  }
+  if (!fs::is_directory(p, ec))
+    user_error("--runs-dir: {} is not a directory (it is a file); expected a directory for checkpoints and logs",
+               p.string());
+}
+
 std::vector<std::string> parse_devices(const std::vector<std::string>& names) {
   static const std::regex device_re("cpu|cuda(:[0-9]+)?");
   std::vector<std::string> out;

@@ -130,6 +130,7 @@ PreparedSweep prepare(const SweepRequest& r, const Say& warn) {
   p.request = r;
   if (fs::is_regular_file(r.target)) {
     p.config = load_sweep_config(r.target);
+    resolve_lr_rule(*p.config, r.db);  // lr_rule = { fit = ID } reads the fit from the database
     p.plan = make_plan(*p.config);
     p.pool = pool_options(*p.config);
   }
@@ -146,6 +147,10 @@ PreparedSweep prepare(const SweepRequest& r, const Say& warn) {
   p.pool.exe = self_exe();
   if (r.slurm) p.slurm = slurm_options(p);
   else p.pool.tty = r.tty;
+  check_runs_dir(p.pool.runs_dir);
+  if (p.plan && p.plan->runs.empty())
+    user_error("{}: no runs to train: the filters skip all {} planned (`scalelab plan {}` says why)", r.target,
+               p.plan->skipped.size(), r.target);
   if (p.plan && !r.slurm) check_runnable(*p.plan, p.pool);
   return p;
 }

@@ -101,6 +101,8 @@ class Builder {
 
   // One grid point (a shape and a D) for every lr and seed.
   void add(const trainer::ModelConfig& model, double tokens, double budget, bool many_d) {
+    // Every planned shape passes here, whichever axis or rule made it (docs/mup.md).
+    if (auto p = trainer::parametrization_problem(model)) sc_.fail(p->key, p->what);
     const auto batch = static_cast<double>(sc_.base.batch_tokens);
     const auto counts = trainer::count_params(model);  // every shape here has passed trainer::check_size
     const double n = static_cast<double>(sc_.base.param_convention == "total" ? counts.total : counts.non_embedding);
@@ -246,6 +248,11 @@ double Plan::total_est_s() const {
 
 Plan make_plan(const SweepConfig& sc) {
   Plan plan;
+  if (sc.lr_rule.fit && !(sc.lr_rule.c > 0))
+    sc.fail("lr_rule.fit", "the rule is read from the database, which this command does not open");
+  if (sc.lr_rule.fit)
+    plan.notes.push_back(fmt::format("lr_rule: fit {}: lr = {:.4g} N^-{:.4g}, rounded to 3 significant digits",
+                                     sc.lr_rule.fit, sc.lr_rule.c, sc.lr_rule.k));
   Builder b(sc, plan);
   if (sc.mode == "isoflop") {
     for (double c : sc.compute) {

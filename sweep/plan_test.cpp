@@ -1,12 +1,14 @@
 #include "sweep/plan.h"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
 
+#include "fit/analysis.h"
 #include "sweep/test_files.h"
 
 using namespace scalelab;
@@ -220,4 +222,91 @@ TEST_CASE("lr_rule gives each size its own learning rate, recorded in its run co
         std::string::npos);
   CHECK(error_of("params = [2e4]\ntokens = [51200]\n[lr_rule]\nc = 0.1\nk = 0.3\nfit = 3\n").find("lr_rule") !=
         std::string::npos);
+}
+
+namespace {
+// A stored `fit --law lr` record: 3 sizes whose best LRs follow lr = 0.3 N^-0.35 exactly.
+std::int64_t store_lr_fit(store::Store& st, const std::string& params) {
+  fit::Dataset ds;
+  ds.source = "sweep-id";
+  ds.conventions = {{"params", params}};
+  for (double N : {3e3, 1e4, 3e4}) {
+    fit::LrScan scan{N, 20 * N, "shape", "wsd/0.2", {}};
+    for (int i = -1; i <= 1; ++i) {
+      const double lr = 0.3 * std::pow(N, -0.35) * std::pow(2.0, i + 0.25);
+      const double u = std::log(lr / (0.3 * std::pow(N, -0.35)));
+      scan.trials.push_back({lr, {2 + 0.02 * u * u}, {"r"}});
+    }
+    ds.lr_scans.push_back(scan);
+  }
+  fit::FitOptions o;
+  o.lr_rule = true;
+  o.boot.resamples = 0;
+  auto row = fit::to_store(fit::fit_record(ds, o));
+  row.created_at = "2026-12-01T00:00:00Z";
+  return st.add_fit(row);
+}
+}  // namespace
+
+TEST_CASE("lr_rule = { fit = ID } takes c and k from a stored LR fit") {
+  Dir d;
+  const auto id = store_lr_fit(*d.open_store(), "non_embedding");
+  const auto axes = sweep::testing::tiny_grid("params = [2e4, 1.6e5]\ntokens = [51200]\n");
+  auto sc = sweep::load_sweep_config(d.write("fit.toml", axes + fmt::format("[lr_rule]\nfit = {}\n", id)));
+  CHECK(sc.lr_rule.fit == id);
+  // Planning without the database is refused, naming the key.
+  CHECK(sweep::testing::user_error_of([&] { sweep::make_plan(sc); }, "planned").find("lr_rule.fit") !=
+        std::string::npos);
+  sweep::resolve_lr_rule(sc, d.db());
+  CHECK(sc.lr_rule.c == doctest::Approx(0.3).epsilon(1e-3));
+  CHECK(sc.lr_rule.k == doctest::Approx(0.35).epsilon(1e-3));
+  auto plan = sweep::make_plan(sc);
+  REQUIRE(plan.runs.size() == 2);
+  for (auto& r : plan.runs) CHECK(r.config.spec.optim.lr == sc.lr_rule.lr(r.n));
+  CHECK(plan.runs[0].config.spec.optim.lr != plan.runs[1].config.spec.optim.lr);
+  CHECK(std::find(plan.notes.begin(), plan.notes.end(),
+                  fmt::format("lr_rule: fit {}: lr = {:.4g} N^-{:.4g}, rounded to 3 significant digits", id,
+                              sc.lr_rule.c, sc.lr_rule.k)) != plan.notes.end());
+  // The stored sweep config keeps where the rule came from.
+  CHECK(sc.resolved_toml.find(fmt::format("fit = {}", id)) != std::string::npos);
+
+  // A child's lr_rule replaces its base's whole: fit = ID over a base's c, k.
+  d.write("base.toml", axes + "[lr_rule]\nc = 0.27\nk = 0.34\n");
+  auto child = sweep::load_sweep_config(
+      d.write("child.toml", fmt::format("extends = \"base.toml\"\nname = \"child\"\n[lr_rule]\nfit = {}\n", id)));
+  CHECK(child.lr_rule.fit == id);
+}
+
+TEST_CASE("lr_rule = { fit = ID } refuses a missing fit, a fit of another kind and a mixed rule") {
+  Dir d;
+  auto st = d.open_store();
+  const auto id = store_lr_fit(*st, "non_embedding");
+  store::Fit other;
+  other.law = "chinchilla";
+  other.approach = "3";
+  const auto other_id = st->add_fit(other);
+  const auto total_id = store_lr_fit(*st, "total");
+  st.reset();
+  const auto axes = sweep::testing::tiny_grid("params = [2e4]\ntokens = [51200]\n");
+  auto error_of = [&](const std::string& rule, const std::string& db) {
+    return sweep::testing::user_error_of(
+        [&] {
+          auto sc = sweep::load_sweep_config(d.write("bad.toml", axes + rule));
+          sweep::resolve_lr_rule(sc, db);
+        },
+        "accepted");
+  };
+  CHECK(error_of("[lr_rule]\nfit = 99\n", d.db()).find("lr_rule.fit: no fit 99 in " + d.db()) != std::string::npos);
+  CHECK(error_of(fmt::format("[lr_rule]\nfit = {}\n", other_id), d.db())
+            .find(fmt::format("lr_rule.fit: fit {} is a chinchilla (approach 3) fit, not a learning-rate rule", other_id)) !=
+        std::string::npos);
+  CHECK(error_of(fmt::format("[lr_rule]\nfit = {}\nc = 0.3\n", id), d.db())
+            .find("lr_rule.fit: give lr_rule = { fit = ID } or lr_rule = { c = 0.1, k = 0.25 }, not both") !=
+        std::string::npos);
+  CHECK(error_of(fmt::format("[lr_rule]\nfit = {}\n", id), d.path("missing.db"))
+            .find("lr_rule.fit: fit " + std::to_string(id) + " is read from the database: ") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(d.path("missing.db")));
+  CHECK(error_of(fmt::format("[lr_rule]\nfit = {}\n", total_id), d.db())
+            .find("measured N as total parameters, but this sweep counts non_embedding") != std::string::npos);
+  CHECK(error_of("[lr_rule]\nfit = 0\n", d.db()).find("lr_rule.fit") != std::string::npos);
 }

@@ -79,6 +79,7 @@ void add_estimates(Plan& plan, const SweepConfig& sc, store::Store& st, const st
 PlanView view_plan(const PlanRequest& r, const Say& say) {
   PlanView v;
   v.config = load_sweep_config(r.config);
+  resolve_lr_rule(v.config, r.db);  // lr_rule = { fit = ID } reads the fit from the database
   if (!r.device.empty()) {
     try {
       v.config.execution.devices = parse_devices({r.device});

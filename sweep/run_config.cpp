@@ -118,6 +118,9 @@ void read_data(const ReaderFor& at, const toml::table& t, RunSpec& s, bool check
   config::read(at(t, "val_fraction"), t, "data", "val_fraction", s);
   if (!check_data) return;
   auto r = at(t, "path");
+  if (s.data.kind == "text" && fs::is_directory(p))
+    r.fail(t.get("path"), "data.path", fmt::format("{} is a directory; expected a UTF-8 text file (or kind = "
+                                                   "\"tokens\" for a directory with train.bin and val.bin)", p.string()));
   if (s.data.kind == "text" && !fs::is_regular_file(p))
     r.fail(t.get("path"), "data.path", fmt::format("no such file {}; expected a UTF-8 text file "
                                                    "(try: scalelab data kjv --out {})", p.string(), *path));
@@ -144,6 +147,7 @@ RunConfig parse_run_config(std::string_view text, const std::string& source, boo
     read_data(same_reader(r), *data, rc.spec, check_data);
     read_task(same_reader(r), root, rc.spec);
     read_model(r, root, rc.spec);
+    config::check_mup(rc.spec, blame_in(r, root));  // on the final shape, however it was given
     read_train(r, root, rc.spec);
     read_eval(r, root, rc.spec);
     return rc;

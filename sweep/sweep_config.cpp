@@ -11,6 +11,8 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/table.h"
+#include "fit/lr_rule.h"
+#include "store/store.h"
 #include "sweep/run_config.h"
 #include "sweep/sweep_layers.h"
 #include "sweep/task_config.h"
@@ -235,6 +237,20 @@ double duration_at(const Layered& L, const toml::table& t, std::string_view key,
   return v;
 }
 
+// lr_rule = { c = .., k = .. } or { fit = ID }; c and k of a fit come later (resolve_lr_rule).
+void read_lr_rule(const Layered& L, const toml::table& root, const toml::table& t, SweepConfig& sc) {
+  if (t.contains("fit") && (t.contains("c") || t.contains("k")))
+    L.fail(t.get("fit"), "lr_rule.fit", "give lr_rule = { fit = ID } or lr_rule = { c = 0.1, k = 0.25 }, not both");
+  if (!t.contains("fit"))
+    for (auto k : {"c", "k"})
+      if (!t.contains(k))
+        L.fail(&t, join_key("lr_rule", k), "missing; expected lr_rule = { c = 0.1, k = 0.25 } or lr_rule = { fit = ID }");
+  if (auto* n = root.get_as<toml::table>("axes") ? root["axes"].as_table()->get("lr") : nullptr)
+    L.fail(n, "axes.lr", "give axes.lr or lr_rule, not both");
+  if (t.contains("fit")) sc.lr_rule = {true, 0, 0, L.at(t, "fit").positive_int(t, "fit", "lr_rule", 0)};
+  else sc.lr_rule = {true, L.at(t, "c").positive(t, "c", "lr_rule", 0), L.at(t, "k").in_range(t, "k", "lr_rule", 0, -2, 2)};
+}
+
 void read_settings(const Layered& L, const toml::table& root, SweepConfig& sc) {
   if (auto* t = L.at(root, "isoflop").table(root, "isoflop", "")) {
     auto& s = sc.isoflop;
@@ -246,13 +262,7 @@ void read_settings(const Layered& L, const toml::table& root, SweepConfig& sc) {
     if (s.sizes > 1 && s.span == 1.0)
       L.fail(t->get("span"), "isoflop.span", fmt::format("{} sizes need a span above 1", s.sizes));
   }
-  if (auto* t = L.at(root, "lr_rule").table(root, "lr_rule", "")) {
-    for (auto k : {"c", "k"})
-      if (!t->contains(k)) L.fail(t, join_key("lr_rule", k), "missing; expected lr_rule = { c = 0.1, k = 0.25 }");
-    if (auto* n = root.get_as<toml::table>("axes") ? root["axes"].as_table()->get("lr") : nullptr)
-      L.fail(n, "axes.lr", "give axes.lr or lr_rule, not both");
-    sc.lr_rule = {true, L.at(*t, "c").positive(*t, "c", "lr_rule", 0), L.at(*t, "k").in_range(*t, "k", "lr_rule", 0, -2, 2)};
-  }
+  if (auto* t = L.at(root, "lr_rule").table(root, "lr_rule", "")) read_lr_rule(L, root, *t, sc);
   if (auto* t = L.at(root, "ladder").table(root, "ladder", ""))
     sc.ladder.trunk_tokens_per_param =
         L.at(*t, "trunk_tokens_per_param").positive(*t, "trunk_tokens_per_param", "ladder", 0);
@@ -406,6 +416,35 @@ double LrRule::lr(double n) const {
   const double v = c * std::pow(n, -k);
   const double scale = std::pow(10.0, std::floor(std::log10(v)) - 2);
   return std::round(v / scale) * scale;
+}
+
+void resolve_lr_rule(SweepConfig& sc, const std::string& db) {
+  auto& rule = sc.lr_rule;
+  if (!rule.fit) return;
+  const std::string key = "lr_rule.fit";
+  std::unique_ptr<store::Store> st;
+  try {
+    st = store::Store::open_existing(db);
+  } catch (const UserError& e) {
+    sc.fail(key, fmt::format("fit {} is read from the database: {}", rule.fit, e.what()));
+  }
+  const auto row = st->fit(rule.fit);
+  if (!row)
+    sc.fail(key, fmt::format("no fit {} in {} (fit one with `scalelab fit SWEEP --law lr --db {}`)", rule.fit, db, db));
+  fit::LrRuleParams p;
+  try {
+    p = fit::lr_rule_of(*row);
+  } catch (const UserError& e) {
+    sc.fail(key, e.what());
+  }
+  // N must mean what it meant when the rule was fitted.
+  if (p.params != sc.base.param_convention)
+    sc.fail(key, fmt::format("fit {} measured N as {} parameters, but this sweep counts {} (flops.params): refit "
+                             "with --params {}, or set flops.params = \"{}\"",
+                             rule.fit, p.params, sc.base.param_convention, sc.base.param_convention, p.params));
+  if (!(p.c > 0 && std::isfinite(p.c) && std::isfinite(p.k)))
+    sc.fail(key, fmt::format("fit {} has no usable rule (c = {}, k = {})", rule.fit, p.c, p.k));
+  rule.c = p.c, rule.k = p.k;
 }
 
 std::string sweep_id(const SweepConfig& sc) { return hex64(fnv1a64("sweep\n" + sc.name + "\n" + sc.path)); }

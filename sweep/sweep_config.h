@@ -24,9 +24,12 @@ struct IsoflopSettings {
 // branches forked from it at each D of the tokens axes.
 // A learning rate per size (docs/sweeps.md): lr = c * N^-k, N the run's parameters
 // under flops.params, rounded to 3 significant digits so ids and names stay readable.
+// With lr_rule = { fit = ID } the rule is a stored `scalelab fit --law lr`
+// record, whose c and k resolve_lr_rule reads before planning.
 struct LrRule {
   bool set = false;
   double c = 0, k = 0;
+  std::int64_t fit = 0;  // the fit id the rule came from; 0: c and k given in the config
   double lr(double n) const;
 };
 
@@ -91,6 +94,11 @@ struct SweepConfig {
 // directory of the file that names them.
 SweepConfig load_sweep_config(const std::string& path, bool check_data = true);
 
+// lr_rule = { fit = ID }: c and k from fit ID in the database at `db`, an LR
+// rule fitted with N under this sweep's flops.params. No-op for a rule given as
+// c and k. A UserError naming lr_rule.fit when the fit is missing or unfit.
+void resolve_lr_rule(SweepConfig&, const std::string& db);
+
 // The sweep's id: a hash of its name and the absolute path of its config, so
 // editing the file keeps the sweep and adds only the new runs.
 std::string sweep_id(const SweepConfig& sc);
@@ -100,6 +108,9 @@ std::vector<std::string> parse_devices(const std::vector<std::string>& names);
 // UserError when a cuda device is named that this machine does not have (checked
 // without LibTorch, before anything is registered; the trainer checks again).
 void check_device_present(const std::string& device);
+// UserError unless DIR is a directory, or could be made one (its nearest existing
+// ancestor is a directory): checked before a run is registered.
+void check_runs_dir(const std::string& dir);
 
 // "30s", "10m", "1.5h" or a plain number of seconds.
 double parse_duration(std::string_view text);  // NaN when malformed

@@ -22,7 +22,7 @@ namespace {
 void check_file_keys(const TomlReader& r, const toml::table& root) {
   r.only_keys(root, "", {"name", "extends", "mode", "data", "model", "train", "eval", "checkpoint", "flops", "axes",
                          "isoflop", "ladder", "filters", "execution", "task", "lr_rule"});
-  if (auto* t = r.table(root, "lr_rule", "")) r.only_keys(*t, "lr_rule", {"c", "k"});
+  if (auto* t = r.table(root, "lr_rule", "")) r.only_keys(*t, "lr_rule", {"c", "k", "fit"});
   for (auto name : config::tables())
     if (auto* t = r.table(root, name, "")) r.only_keys(*t, name, config::key_names(name));
   if (auto* t = r.table(root, "isoflop", ""))
@@ -59,11 +59,13 @@ void put(toml::table& dst, std::string_view key, toml::node&& v) {
 }
 
 // Later layers win key by key; tables merge recursively except the axes, which
-// a layer replaces whole (a base's {min, max} must not mix with a child's list).
+// a layer replaces whole (a base's {min, max} must not mix with a child's list),
+// and lr_rule, likewise (a base's c, k must not mix with a child's fit = ID).
 void merge_into(toml::table& dst, toml::table&& src, std::string_view prefix) {
   for (auto&& [k, v] : src) {
     auto* d = dst.get(k.str());
-    if (d && d->is_table() && v.is_table() && prefix != "axes")
+    const bool whole = prefix == "axes" || (prefix.empty() && k.str() == "lr_rule");
+    if (d && d->is_table() && v.is_table() && !whole)
       merge_into(*d->as_table(), std::move(*v.as_table()), join_key(prefix, k.str()));
     else
       put(dst, k.str(), std::move(v));

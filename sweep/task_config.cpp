@@ -28,9 +28,9 @@ void read_task(const ReaderFor& at, const toml::table& root, trainer::RunSpec& s
       at(*t, key).fail(&v, join_key("task", key), fmt::format("not used by the {} task", c.name));
   }
   config::read_plain(at, *t, "task", s);
-  std::unique_ptr<const tasks::Task> task;
+  std::shared_ptr<const tasks::Task> task;
   try {
-    task = tasks::Task::make(c);
+    task = tasks::Task::shared(c);
   } catch (const UserError& e) {
     // Messages read "task.KEY: what"; point at KEY's line.
     std::string msg = e.what(), key = "task.name";
@@ -52,7 +52,7 @@ void read_task(const ReaderFor& at, const toml::table& root, trainer::RunSpec& s
 
 void resolve_task_model(const ReaderFor& at, const toml::table* model, trainer::RunSpec& s) {
   if (s.data.kind != "task") return;
-  auto task = tasks::Task::make(s.task);
+  auto task = tasks::Task::shared(s.task);
   const int need_len = task->length() - 1;
   auto given = [&](std::string_view k) { return model && model->contains(k); };
   if (!given("seq_len")) s.model.seq_len = need_len;

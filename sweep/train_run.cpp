@@ -106,6 +106,7 @@ PreparedRun prepare_run(const TrainRequest& r) {
       user_error("{}: {}", r.config, e.what());
     }
     check_device_present(r.device);
+    check_runs_dir(r.runs_dir.empty() ? (fs::path(r.db).parent_path() / "runs").string() : r.runs_dir);
     p.store = store::Store::open(r.db);
   } else {
     open_registered(r, p, existing);

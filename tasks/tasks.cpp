@@ -5,6 +5,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <cmath>
 
 #include "common/error.h"
@@ -59,6 +62,20 @@ void validate(const TaskConfig& c) {
     if (c.k < 1 || c.k > c.bits) user_error("task.k: expected 1 to task.bits ({}), got {}", c.bits, c.k);
     if (!(c.alpha >= 0 && c.alpha <= 10)) user_error("task.alpha: expected a Zipf exponent in [0, 10], got {}", c.alpha);
   }
+}
+
+std::shared_ptr<const Task> Task::shared(const TaskConfig& c) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<const Task>> built;
+  const std::string key = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", c.name, c.digits, c.reverse,
+                                      c.alphabet, c.segment, c.length, c.p, c.op, c.train_fraction, c.subtasks,
+                                      c.bits, c.k, c.alpha, c.test_items, c.seed);
+  std::lock_guard<std::mutex> lock(mu);
+  if (auto it = built.find(key); it != built.end()) return it->second;
+  std::shared_ptr<const Task> t = make(c);  // a bad config throws before anything is kept
+  if (built.size() >= 8) built.clear();      // a sweep has a handful of tasks; bound the memory anyway
+  built.emplace(key, t);
+  return t;
 }
 
 std::unique_ptr<const Task> Task::make(const TaskConfig& c) {

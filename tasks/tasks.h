@@ -56,6 +56,9 @@ class Task {
  public:
   // Builds the task and its test set; throws UserError for a bad config.
   static std::unique_ptr<const Task> make(const TaskConfig& c);
+  // The same, built once per distinct config in this process: a sweep's planner
+  // parses every run's config, and a test set of 1e6 items takes seconds to draw.
+  static std::shared_ptr<const Task> shared(const TaskConfig& c);
   virtual ~Task() = default;
 
   const TaskConfig& config() const { return cfg_; }

@@ -34,7 +34,7 @@ std::optional<double> unique_train_tokens(const RunSpec& s) {
   if (s.data.kind == "text" || s.data.kind == "tokens") return split_sizes(s).train;
   if (s.data.kind == "task" && !s.task.name.empty()) {
     try {
-      if (auto items = tasks::Task::make(s.task)->train_items()) return double(*items) * s.model.seq_len;
+      if (auto items = tasks::Task::shared(s.task)->train_items()) return double(*items) * s.model.seq_len;
     } catch (const UserError&) {
       // A bad task config is reported where it is trained; here its size is just unknown.
     }

@@ -8,6 +8,14 @@
 
 namespace scalelab::trainer {
 
+std::unique_ptr<FlatAdamW> make_optimizer(GPT& model, const OptimConfig& optim) {
+  auto [decay, rest] = model->param_groups();
+  auto opt = std::make_unique<FlatAdamW>(decay, rest, optim);
+  opt->add_decay(model->embeddings(), optim.embedding_weight_decay);
+  opt->scale_lr(model->hidden_matrices(), mup_scales(model->config()).hidden_lr);
+  return opt;
+}
+
 Engine::Engine(const RunSpec& spec, std::shared_ptr<const Corpus> corpus, torch::Device device,
                bool cpu_kernels, std::shared_ptr<const tasks::Task> task)
     : spec_(spec), corpus_(std::move(corpus)), device_(device), task_(std::move(task)) {
@@ -23,9 +31,7 @@ Engine::Engine(const RunSpec& spec, std::shared_ptr<const Corpus> corpus, torch:
   model_->to(device_);
   model_->set_cpu_kernels(cpu_kernels && device_.is_cpu());
   model_->train();
-  auto [decay, rest] = model_->param_groups();
-  opt_ = std::make_unique<FlatAdamW>(decay, rest, spec.optim);
-  opt_->add_decay(model_->embeddings(), spec.optim.embedding_weight_decay);
+  opt_ = make_optimizer(model_, spec.optim);
   task_data_ = spec.data.kind == "task";
   if (task_data_ && !task_) throw std::logic_error("Engine: task data without a task");
   if (!task_) return;

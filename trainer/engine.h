@@ -28,6 +28,10 @@ struct ValLoss {
   std::optional<double> se;
 };
 
+// A run's optimizer over `model`: AdamW groups, the embeddings' own decay, and
+// μP's hidden-matrix LR multiplier. The coordinate check builds it the same way.
+std::unique_ptr<FlatAdamW> make_optimizer(GPT& model, const OptimConfig& optim);
+
 class Engine {
  public:
   // Builds the model (seeded by spec.seed) on `device`. cpu_kernels selects the

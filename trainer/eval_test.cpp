@@ -18,11 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Capture : MetricSink {
-  std::vector<MetricRow> rows;
-  void log(const MetricRow& r) override { rows.push_back(r); }
-  void flush() override {}
-};
+using Capture = testing::RowCapture;
 
 fs::path temp_dir(const std::string& name) { return testing::temp_dir("eval", name); }
 

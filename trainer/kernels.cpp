@@ -90,9 +90,10 @@ constexpr int64_t kBlock = 32;
 struct Geometry {
   int64_t B, T, C, H, hd;
   float scale;
-  Geometry(const Tensor& qkv, int64_t n_head)
+  // scale_mult == 1 (sp) leaves the scale exactly what it was before μP.
+  Geometry(const Tensor& qkv, int64_t n_head, double scale_mult)
       : B(qkv.size(0)), T(qkv.size(1)), C(qkv.size(2) / 3), H(n_head), hd(C / n_head),
-        scale(1.0f / std::sqrt(static_cast<float>(C / n_head))) {}
+        scale(1.0f / std::sqrt(static_cast<float>(C / n_head)) * static_cast<float>(scale_mult)) {}
   int64_t blocks() const { return (T + kBlock - 1) / kBlock; }
   int64_t block_end(int64_t i) const { return std::min(T, (i + 1) * kBlock); }
   // Row-major offsets of head h of batch b inside qkv ([B, T, 3C]) and y ([B, T, C]).
@@ -108,9 +109,9 @@ void for_each_head(const Geometry& g, F&& f) {
 }
 
 struct CausalAttentionFn : torch::autograd::Function<CausalAttentionFn> {
-  static Tensor forward(AutogradContext* ctx, const Tensor& qkv_in, int64_t n_head) {
+  static Tensor forward(AutogradContext* ctx, const Tensor& qkv_in, int64_t n_head, double scale_mult) {
     Tensor qkv = qkv_in.contiguous();
-    const Geometry g(qkv, n_head);
+    const Geometry g(qkv, n_head, scale_mult);
     const int64_t T = g.T, ld = 3 * g.C;
     Tensor s = at::empty({g.B, g.H, T, T}, qkv.options());
     const float* QKV = f32(qkv);
@@ -142,6 +143,7 @@ struct CausalAttentionFn : torch::autograd::Function<CausalAttentionFn> {
     });
     ctx->save_for_backward({qkv, p});
     ctx->saved_data["n_head"] = n_head;
+    ctx->saved_data["scale_mult"] = scale_mult;
     return y;
   }
 
@@ -149,7 +151,7 @@ struct CausalAttentionFn : torch::autograd::Function<CausalAttentionFn> {
     const auto saved = ctx->get_saved_variables();
     const Tensor& qkv = saved[0];
     const Tensor& p = saved[1];
-    const Geometry g(qkv, ctx->saved_data["n_head"].toInt());
+    const Geometry g(qkv, ctx->saved_data["n_head"].toInt(), ctx->saved_data["scale_mult"].toDouble());
     const int64_t T = g.T, ld = 3 * g.C;
     Tensor gy = grads[0].contiguous();
     Tensor dp = at::empty({g.B, g.H, T, T}, qkv.options());
@@ -188,7 +190,7 @@ struct CausalAttentionFn : torch::autograd::Function<CausalAttentionFn> {
               0, gq + g.C + r0 * ld, ld);
       }
     });
-    return {gqkv, Tensor()};
+    return {gqkv, Tensor(), Tensor()};
   }
 };
 
@@ -206,10 +208,10 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   return b.defined() ? LinearFn::apply(x, w, b) : LinearNoBiasFn::apply(x, w);
 }
 
-Tensor causal_attention(const Tensor& qkv, int64_t n_head) {
+Tensor causal_attention(const Tensor& qkv, int64_t n_head, double scale_mult) {
   check_f32_cpu(qkv, "attention qkv");
   TORCH_CHECK(qkv.dim() == 3 && qkv.size(2) % (3 * n_head) == 0, "attention: qkv must be [B, T, 3C]");
-  return CausalAttentionFn::apply(qkv, n_head);
+  return CausalAttentionFn::apply(qkv, n_head, scale_mult);
 }
 
 }  // namespace scalelab::trainer::cpu

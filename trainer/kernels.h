@@ -11,7 +11,8 @@ namespace scalelab::trainer::cpu {
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b);
 
 // qkv [B, T, 3C] (q | k | v, heads interleaved as in nanoGPT) -> causal softmax
-// attention output [B, T, C] with n_head heads, scaled by 1/sqrt(C / n_head). No dropout.
-torch::Tensor causal_attention(const torch::Tensor& qkv, int64_t n_head);
+// attention output [B, T, C] with n_head heads, logits scaled by scale_mult / sqrt(C / n_head)
+// (scale_mult: μP's attention factor, 1 under sp). No dropout.
+torch::Tensor causal_attention(const torch::Tensor& qkv, int64_t n_head, double scale_mult = 1);
 
 }  // namespace scalelab::trainer::cpu

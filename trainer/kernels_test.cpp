@@ -39,11 +39,11 @@ bool have_onednn() {
   return false;
 }
 
-torch::Tensor reference_attention(const torch::Tensor& qkv, int64_t H) {
+torch::Tensor reference_attention(const torch::Tensor& qkv, int64_t H, double scale_mult = 1) {
   const int64_t B = qkv.size(0), T = qkv.size(1), C = qkv.size(2) / 3;
   auto parts = qkv.split(C, 2);
   auto heads = [&](const torch::Tensor& t) { return t.view({B, T, H, C / H}).transpose(1, 2); };
-  auto att = torch::matmul(heads(parts[0]), heads(parts[1]).transpose(-2, -1)) / std::sqrt(double(C / H));
+  auto att = torch::matmul(heads(parts[0]), heads(parts[1]).transpose(-2, -1)) * (scale_mult / std::sqrt(double(C / H)));
   auto mask = torch::ones({T, T}, torch::kBool).triu(1);
   att = torch::softmax(att.masked_fill(mask, -std::numeric_limits<float>::infinity()), -1);
   return torch::matmul(att, heads(parts[2])).transpose(1, 2).reshape({B, T, C});
@@ -83,14 +83,18 @@ TEST_CASE("cpu::causal_attention matches masked softmax attention") {
     CAPTURE(T);
     auto qkv = torch::randn({B, T, 3 * H * hd}, torch::requires_grad());
     auto g = torch::randn({B, T, H * hd});
-    auto y = cpu::causal_attention(qkv, H);
-    y.backward(g);
-    auto gq = qkv.grad().clone();
-    qkv.mutable_grad().reset();
-    auto yr = reference_attention(qkv, H);
-    yr.backward(g);
-    CHECK(close(y, yr));
-    CHECK(close(gq, qkv.grad()));
+    for (double mult : {1.0, 0.5}) {  // 0.5: μP's attention factor at m = 4
+      CAPTURE(mult);
+      auto y = cpu::causal_attention(qkv, H, mult);
+      y.backward(g);
+      auto gq = qkv.grad().clone();
+      qkv.mutable_grad().reset();
+      auto yr = reference_attention(qkv, H, mult);
+      yr.backward(g);
+      CHECK(close(y, yr));
+      CHECK(close(gq, qkv.grad()));
+      qkv.mutable_grad().reset();
+    }
   }
 }
 
@@ -102,8 +106,11 @@ TEST_CASE("GPT: CPU kernel path and reference path agree on loss and every gradi
   m.n_head = 3;
   m.seq_len = 40;
   m.vocab = 97;
-  for (bool tie : {true, false}) {
+  for (auto [tie, base] : {std::pair{true, 0}, {false, 0}, {true, 12}, {false, 24}}) {  // base > 0: mup
+    CAPTURE(base);
     m.tie_embeddings = tie;
+    m.parametrization = base ? "mup" : "sp";
+    m.mup_base_width = base;
     torch::manual_seed(5);
     GPT g(m);
     auto idx = torch::randint(0, 97, {3, 40}, torch::kInt64);

@@ -31,7 +31,15 @@ KjvText write_kjv(const std::string& out_path) {
   FILE* p = popen("bible -f 'Gen1:1-Rev22:21' 2>/dev/null", "r");
   if (!p) user_error("could not start 'bible': {}", std::strerror(errno));
   fs::path out(out_path);
-  if (out.has_parent_path()) fs::create_directories(out.parent_path());
+  std::error_code ec;
+  if (fs::is_directory(out, ec)) {
+    pclose(p);
+    user_error("--out: {} is a directory; expected the path of the text file to write", out_path);
+  }
+  if (out.has_parent_path() && (fs::create_directories(out.parent_path(), ec), ec)) {
+    pclose(p);
+    user_error("--out: cannot create the directory {} ({})", out.parent_path().string(), ec.message());
+  }
   // Written beside the target and renamed, so a killed run never leaves half a corpus.
   fs::path tmp = out;
   tmp += ".tmp";
@@ -59,7 +67,11 @@ KjvText write_kjv(const std::string& out_path) {
     user_error("'bible -f Gen1:1-Rev22:21' failed or printed only {} verses; is bible-kjv installed completely?",
                got.verses);
   }
-  fs::rename(tmp, out);
+  fs::rename(tmp, out, ec);
+  if (ec) {
+    fs::remove(tmp);
+    user_error("--out: cannot write {} ({})", out_path, ec.message());
+  }
   return got;
 }
 

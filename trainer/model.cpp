@@ -1,5 +1,6 @@
 #include "trainer/model.h"
 
+#include <fmt/format.h>
 #include <torch/version.h>
 
 #include <cmath>
@@ -42,7 +43,7 @@ BlockImpl::BlockImpl(const ModelConfig& c) {
   mlp = register_module("mlp", Mlp(c));
 }
 
-GPTImpl::GPTImpl(const ModelConfig& cfg) : cfg_(cfg) {
+GPTImpl::GPTImpl(const ModelConfig& cfg) : cfg_(cfg), mup_(mup_scales(cfg)) {
   if (cfg.n_layer < 1 || cfg.d_model < 1 || cfg.n_head < 1 || cfg.seq_len < 1 || cfg.vocab < 1)
     user_error("model: n_layer, d_model, n_head, seq_len and vocab must all be >= 1");
   if (cfg.d_model % cfg.n_head != 0)
@@ -53,6 +54,7 @@ GPTImpl::GPTImpl(const ModelConfig& cfg) : cfg_(cfg) {
     user_error("model.embedding_init_std must be in (0, 10] (got {})", cfg.embedding_init_std);
   if (cfg.positions != "learned")
     user_error("model.positions: unknown '{}' (only \"learned\" is supported)", cfg.positions);
+  check_parametrization(cfg);
   wte = register_parameter("wte", torch::empty({cfg.vocab, cfg.d_model}));
   wpe = register_parameter("wpe", torch::empty({cfg.seq_len, cfg.d_model}));
   torch::nn::ModuleList blocks;
@@ -72,7 +74,8 @@ GPTImpl::GPTImpl(const ModelConfig& cfg) : cfg_(cfg) {
 
 void GPTImpl::init_weights() {
   torch::NoGradGuard no_grad;
-  const double std = 0.02;
+  // μP: hidden matrices at variance ~ 1/fan_in relative to the base width.
+  const double std = 0.02 * mup_.hidden_init;
   // GPT-2: residual-stream projections are scaled by 1/sqrt(2 * n_layer) so the
   // residual variance does not grow with depth.
   const double proj_std = std / std::sqrt(2.0 * cfg_.n_layer);
@@ -85,11 +88,24 @@ void GPTImpl::init_weights() {
     b->mlp->c_fc->weight.normal_(0, std);
     b->mlp->c_proj->weight.normal_(0, proj_std);
   }
-  if (lm_head.defined()) lm_head.normal_(0, std);
+  // An untied head keeps the base std: μP moves its width scaling into the output multiplier.
+  if (lm_head.defined()) lm_head.normal_(0, 0.02);
 }
 
 void GPTImpl::set_cpu_kernels(bool on) {
   cpu_kernels_ = on && cpu::have_fast_gemm() && cfg_.dropout == 0;
+}
+
+std::vector<Tensor> GPTImpl::hidden_matrices() {
+  std::vector<Tensor> out;
+  for (auto& b : h) {
+    out.push_back(b->attn->c_attn->weight);
+    out.push_back(b->attn->c_proj->weight);
+    if (!cfg_.mlp) continue;
+    out.push_back(b->mlp->c_fc->weight);
+    out.push_back(b->mlp->c_proj->weight);
+  }
+  return out;
 }
 
 std::pair<std::vector<Tensor>, std::vector<Tensor>> GPTImpl::param_groups() {
@@ -131,16 +147,17 @@ Tensor GPTImpl::attention(AttentionImpl& a, const Tensor& x) {
   Tensor qkv = dense(*a.c_attn, x);
   Tensor y;
   if (cpu_kernels_ && x.is_cpu()) {
-    y = cpu::causal_attention(qkv, H);
+    y = cpu::causal_attention(qkv, H, mup_.attn);
   } else {
     auto parts = qkv.split(C, 2);
     auto heads = [&](const Tensor& t) { return t.view({B, T, H, C / H}).transpose(1, 2); };
     Tensor q = heads(parts[0]), k = heads(parts[1]), v = heads(parts[2]);
     const double p = is_training() ? cfg_.dropout : 0.0;
 #if TORCH_VERSION_MAJOR >= 2
+    if (mup_.attn != 1) q = q * mup_.attn;  // on top of SDPA's own 1/sqrt(d_head)
     y = at::scaled_dot_product_attention(q, k, v, {}, p, /*is_causal=*/true);
 #else
-    Tensor att = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(C / H)));
+    Tensor att = torch::matmul(q, k.transpose(-2, -1)) * (mup_.attn / std::sqrt(double(C / H)));
     att = att.masked_fill(causal_mask_.slice(0, 0, T).slice(1, 0, T),
                           -std::numeric_limits<float>::infinity());
     att = torch::softmax(att, -1);
@@ -152,12 +169,15 @@ Tensor GPTImpl::attention(AttentionImpl& a, const Tensor& x) {
   return dropout(dense(*a.c_proj, y));
 }
 
-Tensor GPTImpl::block(BlockImpl& b, const Tensor& x_in) {
+Tensor GPTImpl::block(BlockImpl& b, const Tensor& x_in, std::size_t layer) {
   const int64_t d = cfg_.d_model;
-  Tensor x = x_in + attention(*b.attn, torch::layer_norm(x_in, {d}, b.ln_1->weight, b.ln_1->bias, 1e-5));
+  Tensor a = attention(*b.attn, torch::layer_norm(x_in, {d}, b.ln_1->weight, b.ln_1->bias, 1e-5));
+  if (probe_) probe_(fmt::format("h{}.attn", layer), a.detach());
+  Tensor x = x_in + a;
   if (!cfg_.mlp) return x;
   Tensor m = torch::layer_norm(x, {d}, b.ln_2->weight, b.ln_2->bias, 1e-5);
   m = dense(*b.mlp->c_proj, torch::gelu(dense(*b.mlp->c_fc, m)));
+  if (probe_) probe_(fmt::format("h{}.mlp", layer), m.detach());
   return x + dropout(m);
 }
 
@@ -165,24 +185,29 @@ Tensor GPTImpl::hidden(const Tensor& idx) {
   const int64_t T = idx.size(1);
   if (T > cfg_.seq_len) throw std::invalid_argument("sequence longer than model.seq_len");
   Tensor x = dropout(torch::embedding(wte, idx) + wpe.slice(0, 0, T));
-  for (auto& b : h) x = block(*b, x);
+  if (probe_) probe_("embed", x.detach());
+  for (std::size_t i = 0; i < h.size(); ++i) x = block(*h[i], x, i);
   return torch::layer_norm(x, {cfg_.d_model}, ln_f->weight, ln_f->bias, 1e-5);
 }
 
-Tensor GPTImpl::logits(const Tensor& idx) {
+Tensor GPTImpl::readout(Tensor x) {
   const Tensor& head = lm_head.defined() ? lm_head : wte;
-  Tensor x = hidden(idx);
+  // μP's 1/m output multiplier, applied to the narrower side of the head matmul.
+  if (mup_.output != 1) x = x * mup_.output;
   if (cpu_kernels_ && x.is_cpu()) return cpu::linear(x, head, Tensor());
   return torch::nn::functional::linear(x, head);
 }
 
+Tensor GPTImpl::logits(const Tensor& idx) {
+  Tensor lg = readout(hidden(idx));
+  if (probe_) probe_("logits", lg.detach());
+  return lg;
+}
+
 Tensor GPTImpl::logits_at(const Tensor& idx, const Tensor& flat_positions) {
-  const Tensor& head = lm_head.defined() ? lm_head : wte;
   // Only the selected rows reach the head: on algorithmic tasks the answer is a few
   // tokens of each sequence, and the head's matmul is then a small fraction of a pass.
-  Tensor x = hidden(idx).reshape({-1, cfg_.d_model}).index_select(0, flat_positions);
-  if (cpu_kernels_ && x.is_cpu()) return cpu::linear(x, head, Tensor());
-  return torch::nn::functional::linear(x, head);
+  return readout(hidden(idx).reshape({-1, cfg_.d_model}).index_select(0, flat_positions));
 }
 
 Tensor GPTImpl::forward_at(const Tensor& idx, const Tensor& flat_positions, const Tensor& targets) {

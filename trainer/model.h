@@ -1,7 +1,8 @@
 #pragma once
 // Decoder-only GPT in the shape of nanoGPT's model.py: token + learned position
 // embeddings, pre-LayerNorm blocks (fused qkv attention, 4x GELU MLP), final
-// LayerNorm, head tied to the token embedding when asked. GPT-2 initialisation.
+// LayerNorm, head tied to the token embedding when asked. GPT-2 initialisation,
+// or under model.parametrization = "mup" μP's width scaling of it (docs/mup.md).
 //
 // Two interchangeable execution paths compute the same function:
 //  - reference: plain LibTorch ops (any device, autocast-friendly, dropout);
@@ -9,6 +10,8 @@
 //    chosen on CPU when oneDNN is available and dropout is 0.
 #include <torch/torch.h>
 
+#include <functional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -69,16 +72,27 @@ class GPTImpl : public torch::nn::Module {
   // so the tied head, biases, LayerNorm gains). Together: every parameter once.
   std::pair<std::vector<torch::Tensor>, std::vector<torch::Tensor>> param_groups();
   std::vector<torch::Tensor> embeddings() { return {wte, wpe}; }  // in the second group
+  // The hidden matrices (c_attn, c_proj, c_fc, mlp.c_proj weights): μP scales their
+  // init and Adam LR with width. A prefix of the first group.
+  std::vector<torch::Tensor> hidden_matrices();
+
+  // Called in forward with each layer's output ("embed", "h0.attn", "h0.mlp", ...,
+  // "logits"), for the coordinate check; empty: off.
+  using Probe = std::function<void(const std::string& layer, const torch::Tensor& out)>;
+  void set_probe(Probe p) { probe_ = std::move(p); }
 
  private:
   torch::Tensor hidden(const torch::Tensor& idx);  // final-LayerNorm output [B, T, d]
-  torch::Tensor block(BlockImpl& b, const torch::Tensor& x);
+  torch::Tensor block(BlockImpl& b, const torch::Tensor& x, std::size_t layer);
+  torch::Tensor readout(torch::Tensor x);  // final hidden -> logits, with the output multiplier
   torch::Tensor attention(AttentionImpl& a, const torch::Tensor& x);
   torch::Tensor dense(const DenseImpl& l, const torch::Tensor& x) const;
   torch::Tensor dropout(const torch::Tensor& x);
   void init_weights();
 
   ModelConfig cfg_;
+  MupScales mup_;
+  Probe probe_;
   bool cpu_kernels_ = false;
   torch::Tensor wte, wpe, lm_head;  // lm_head undefined when tied
   std::vector<Block> h;

@@ -28,6 +28,10 @@ class FlatAdamW {
   // Decoupled weight decay `wd` for parameters of the no-decay group (e.g. the
   // embeddings, for grokking), leaving the flat layout, and so checkpoints, unchanged.
   void add_decay(const std::vector<torch::Tensor>& params, double wd);
+  // Parameters whose learning rate is mult * lr at every step (μP's hidden matrices),
+  // their decoupled decay too, as torch.optim.AdamW does with a group's own lr. The
+  // layout, and so checkpoints, are unchanged; the multipliers come from the config.
+  void scale_lr(const std::vector<torch::Tensor>& params, double mult);
 
   std::int64_t steps() const { return t_; }
   void set_steps(std::int64_t t) { t_ = t; }
@@ -43,9 +47,14 @@ class FlatAdamW {
   std::int64_t n_decay_ = 0;
   struct Range {
     std::int64_t offset, numel;
-    double wd;
+    double value;  // extra_decay_: the decay; lr_scale_: the LR multiplier
   };
+  Range range_of(const torch::Tensor& p) const;
+  // Calls f(offset, numel, lr multiplier) on consecutive pieces of the flat range [lo, hi).
+  template <class F>
+  void pieces(std::int64_t lo, std::int64_t hi, F&& f) const;
   std::vector<Range> extra_decay_;
+  std::vector<Range> lr_scale_;  // sorted, disjoint, adjacent equal ones merged
   std::int64_t t_ = 0;
 };
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "trainer/trainer.h"
 
@@ -19,6 +20,13 @@ inline std::filesystem::path temp_dir(const std::string& suite, const std::strin
   fs::create_directories(d);
   return d;
 }
+
+// Keeps every metric row a run logs, in memory.
+struct RowCapture : MetricSink {
+  std::vector<MetricRow> rows;
+  void log(const MetricRow& r) override { rows.push_back(r); }
+  void flush() override {}
+};
 
 // Silent, single-threaded training into `dir`: deterministic and quiet under ctest.
 inline TrainOptions quiet(const std::filesystem::path& dir) {

@@ -25,7 +25,29 @@ struct ModelConfig {
   std::string positions = "learned";  // learned absolute positions (GPT-2); the only kind
   bool mlp = true;                    // false: attention-only blocks (no ln_2, no MLP)
   double embedding_init_std = 0.02;   // std of the token and position embeddings at init
+  std::string parametrization = "sp";  // "sp" | "mup" (maximal update parametrization, docs/mup.md)
+  int mup_base_width = 0;              // mup: the d_model the hyperparameters were tuned at; 0 under sp
 };
+
+// The multipliers mup applies to a model of width d_model = m * mup_base_width
+// (docs/mup.md); every one is exactly 1 under sp and at m = 1, so such a model
+// computes bit for bit what sp does.
+struct MupScales {
+  double width_mult = 1;   // m
+  double hidden_init = 1;  // hidden matrices' init std: 1/sqrt(m)
+  double hidden_lr = 1;    // hidden matrices' Adam LR: 1/m
+  double attn = 1;         // on top of 1/sqrt(d_head): sqrt(d_head_base)/d_head overall = 1/sqrt(m) extra
+  double output = 1;       // the logits: 1/m
+};
+MupScales mup_scales(const ModelConfig& m);
+// What is wrong with a model's parametrization keys, if anything: an unknown
+// parametrization, mup without a base width or with one above d_model, a base
+// width under sp. `key` is the model.* key to blame.
+struct KeyProblem {
+  std::string key, what;
+};
+std::optional<KeyProblem> parametrization_problem(const ModelConfig& m);
+void check_parametrization(const ModelConfig& m);  // UserError "key: what"
 
 // Shape rule for a target parameter count: d_model = aspect_ratio * n_layer,
 // rounded to a multiple of head_dim; n_head = d_model / head_dim.

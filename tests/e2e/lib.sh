@@ -41,6 +41,12 @@ make_corpus() {
 # The sqlite3 shell waits for no lock unless told; workers may be writing.
 sqlite3() { command sqlite3 -cmd '.timeout 10000' "$@"; }
 
+# A one-layer run of TOKENS tokens on corpus.txt: a second or so on one thread.
+tiny_run_toml() {  # TOKENS
+  printf '[data]\npath = "corpus.txt"\n[model]\nn_layer = 1\nd_model = 16\nn_head = 2\nseq_len = 32\n'
+  printf '[train]\ntokens = %s\nbatch_tokens = 512\n' "$1"
+}
+
 # The data, model and batch layout shared by the tiny sweep configs of the e2e
 # tests: runs of a few seconds on one thread. Ends inside [train], so a test can
 # append more [train] keys and then its own tables.
