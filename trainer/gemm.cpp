@@ -25,7 +25,15 @@ SgemmFn resolve() {
   if (!sym) {
     if (void* lib = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL)) sym = dlsym(lib, "dnnl_sgemm");
   }
-  return reinterpret_cast<SgemmFn>(sym);
+  auto f = reinterpret_cast<SgemmFn>(sym);
+  // A symbol by that name may not be the oneDNN this was written for (PyPI's
+  // LibTorch 2.x answers 3, dnnl_unimplemented): one 2x2 product decides.
+  const float a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8};
+  float c[4] = {0, 0, 0, 0};
+  if (f && (f('N', 'N', 2, 2, 2, 1.f, a, 2, b, 2, 0.f, c, 2) != 0 || c[0] != 19 || c[1] != 22 || c[2] != 43 ||
+            c[3] != 50))
+    return nullptr;
+  return f;
 }
 
 SgemmFn fn() {
