@@ -96,6 +96,7 @@ PreparedRun prepare_run(const TrainRequest& r) {
   check_request(r);
   PreparedRun p;
   std::optional<store::Run> existing;
+  const fs::path runs_dir = r.runs_dir.empty() ? fs::path(r.db).parent_path() / "runs" : fs::path(r.runs_dir);
   if (!r.config.empty()) {
     p.config = load_run_config(r.config);
     // Everything that can be known bad is refused before the store is touched.
@@ -106,7 +107,7 @@ PreparedRun prepare_run(const TrainRequest& r) {
       user_error("{}: {}", r.config, e.what());
     }
     check_device_present(r.device);
-    check_runs_dir(r.runs_dir.empty() ? (fs::path(r.db).parent_path() / "runs").string() : r.runs_dir);
+    check_runs_dir(runs_dir.string());
     p.store = store::Store::open(r.db);
   } else {
     open_registered(r, p, existing);
@@ -117,7 +118,6 @@ PreparedRun prepare_run(const TrainRequest& r) {
   // where a newer parser would hash its config differently (docs/config.md).
   if (existing) p.record = *existing;
   p.threads = r.threads > 0 ? r.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const fs::path runs_dir = r.runs_dir.empty() ? fs::path(r.db).parent_path() / "runs" : fs::path(r.runs_dir);
   const fs::path ckpt = runs_dir / p.record.id / "checkpoint.pt";
   p.run_dir = (runs_dir / p.record.id).string();
   if (drop_foreign_checkpoint(*p.store, p.record.id, ckpt)) p.dropped_checkpoint = ckpt.string();
