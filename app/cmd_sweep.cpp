@@ -186,6 +186,13 @@ void add_sweep_commands(CLI::App& root) {
     cmd->add_option("--retries", r.retries, "Extra attempts for crashed or killed workers (default 2)")
         ->check(non_negative());
     cmd->add_option("--runs-dir", r.runs_dir, "Checkpoints and worker logs (default: runs/ next to the database)");
+    cmd->add_option("--peak-tflops", r.peak_tflops,
+                    "Peak TFLOP/s each run's MFU is measured against (default: the GPU's; CPU: no MFU)")
+        ->check(positive());
+    cmd->add_option("--gpu-memory-fraction", r.gpu_memory_fraction,
+                    "CUDA: each worker's share of its GPU's memory, in (0, 1] (default 1 / runs per device)")
+        ->check(positive());
+    cmd->add_flag("--cuda-graphs", r.cuda_graphs, "CUDA: replay each optimizer step as one CUDA graph (tiny models)");
     cmd->add_flag("--quiet", r.quiet, "Print only failures and the final summary");
     cmd->add_option("--backend", a.backend, "local (a pool of workers here) or slurm (job arrays; docs/cluster.md)")
         ->check(CLI::IsMember({"local", "slurm"}));

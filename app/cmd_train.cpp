@@ -13,12 +13,14 @@ namespace {
 struct TrainArgs {
   sweep::TrainRequest req;
   bool quiet = false, json = false;
+  double peak_tflops = 0;  // 0: not given
 };
 
 std::string fmt_loss(const std::optional<double>& v) { return v ? fmt::format("{:.4f}", *v) : "-"; }
 
 void run_train(TrainArgs& a) {
   const bool talk = !a.json && !a.quiet;
+  if (a.peak_tflops > 0) a.req.peak_tflops = a.peak_tflops;
   a.req.progress = a.json ? trainer::Progress::Json : a.quiet ? trainer::Progress::Quiet : trainer::Progress::Line;
   auto p = sweep::prepare_run(a.req);
   const auto& rec = p.record;
@@ -35,6 +37,7 @@ void run_train(TrainArgs& a) {
     fmt::print(stderr, "run {} {}: N={} ({} non-embedding), {} tokens, {:.3g} FLOPs/token ({}), device {} x{} threads\n",
                rec.id, rec.shape, si(rec.params_total), si(rec.params_non_embedding), si(rec.planned_tokens),
                rec.flops_per_token, rec.flop_convention, a.req.device, p.threads);
+  if (talk && !p.peak.why.empty()) fmt::print(stderr, "note: no MFU for this run: {}\n", p.peak.why);
   auto o = sweep::train_run(p, a.req, &stop);
   if (a.json) fmt::print("{}\n", sweep::end_event(o).dump());
   else if (!a.quiet)
@@ -60,6 +63,13 @@ void add_train_command(CLI::App& root) {
   cmd->add_option("--threads", r.threads, "CPU threads (default: all cores)")->check(non_negative());
   cmd->add_option("--stop-after", r.stop_after, "Checkpoint and stop once this many steps are done")
       ->check(positive());
+  cmd->add_option("--peak-tflops", a.peak_tflops,
+                  "Peak TFLOP/s the MFU is measured against (default: the GPU's dense bf16 peak; CPU: no MFU)")
+      ->check(positive());
+  cmd->add_option("--gpu-memory-fraction", r.gpu_memory_fraction,
+                  "CUDA: the share of the GPU's memory this run may allocate, in (0, 1]")
+      ->check(positive());
+  cmd->add_flag("--cuda-graphs", r.cuda_graphs, "CUDA: replay each optimizer step as one CUDA graph (tiny models)");
   auto* q = cmd->add_flag("--quiet", a.quiet, "No progress output");
   cmd->add_flag("--json", a.json, "JSON lines on stdout instead of progress text")->excludes(q);
   cmd->callback([] { run_train(a); });

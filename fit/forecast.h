@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/accelerators.h"
 #include "fit/backtest.h"
 #include "fit/laws.h"
 
@@ -35,15 +36,10 @@ struct Model {
   double loss_limit(double N) const;                    // loss(N, D -> inf)
 };
 
-struct Accelerator {
-  std::string name;
-  double peak_tflops;  // dense bf16 (no sparsity)
-  double memory_gb;
-  std::string note;
-};
-const std::vector<Accelerator>& accelerators();
-// Case-insensitive; throws UserError listing the known names.
-const Accelerator& find_accelerator(const std::string& name);
+// The accelerator table lives in common/ (the MFU of `scalelab train` uses it too).
+using scalelab::Accelerator;
+using scalelab::accelerators;
+using scalelab::find_accelerator;
 
 struct Query {
   std::optional<double> compute, target_loss, params, tokens, inference_tokens;

@@ -185,7 +185,7 @@ std::optional<Run> ingest_shard(Store& main, const std::string& run_id, const st
             "UPDATE runs SET steps_done = ?2, tokens_done = ?3, tokens_per_s = ?4, wall_s = ?5, "
             "heartbeat_at = ?6, started_at = coalesce(?7, started_at), attempts = max(attempts, ?8), "
             "final_train_loss = ?9, final_val_loss = ?10, unique_tokens = ?11, epochs = ?12, "
-            "final_val_loss_se = ?13 WHERE id = ?1");
+            "final_val_loss_se = ?13, accelerator = ?14, peak_tflops = ?15, mfu = ?16 WHERE id = ?1");
     up.bind_text(1, run_id)
         .bind_int(2, run->steps_done)
         .bind_real(3, run->tokens_done)
@@ -198,7 +198,10 @@ std::optional<Run> ingest_shard(Store& main, const std::string& run_id, const st
         .bind_real(10, run->final_val_loss)
         .bind_real(11, run->unique_tokens)
         .bind_real(12, run->epochs)
-        .bind_real(13, run->final_val_loss_se);
+        .bind_real(13, run->final_val_loss_se)
+        .bind_text_or_null(14, run->accelerator)
+        .bind_real(15, run->peak_tflops)
+        .bind_real(16, run->mfu);
     up.run();
   });
   return run;

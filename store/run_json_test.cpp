@@ -15,8 +15,10 @@ TEST_CASE("a run converts to the object `runs --json` prints: unknown numbers as
   CHECK(j[0]["final_val_loss"] == 2.5);
   CHECK(j[0]["final_train_loss"].is_null());
   CHECK(j[0]["error"] == "");
-  // Every column (the 0.1.0 release printed 23 of them; these 32 are a superset).
-  CHECK(j[0].size() == 32);
+  // Every column (the 0.1.0 release printed 23 of them; these 35 are a superset).
+  CHECK(j[0].size() == 35);
+  CHECK(j[0]["mfu"].is_null());  // no peak known
+  CHECK(j[0]["peak_tflops"].is_null());
   CHECK(j[0]["parent_id"].is_null());
   CHECK(j[0]["config_hash"] == "");
   CHECK(store::run_fields(r).begin().key() == "id");  // the table order, for runs.csv

@@ -20,6 +20,11 @@ namespace scalelab::store {
   "params_total, params_non_embedding, flops_per_token, flop_convention, planned_tokens, parent_id, " \
   "fork_step"
 
+// A run's MFU from the tokens/s bound at RATE and the row's own FLOPs per token
+// and peak: NULL without a peak or a rate (docs/schema.md).
+#define SCALELAB_MFU_SQL(RATE) \
+  "(CASE WHEN peak_tflops > 0 AND " RATE " > 0 THEN " RATE " * flops_per_token / (peak_tflops * 1e12) END)"
+
 sql::Stmt& bind_run_identity(sql::Stmt& st, const Run& r, const std::string& sweep_id);
 
 // The columns read_run expects, in its order.
@@ -28,7 +33,7 @@ inline constexpr std::string_view kRunCols =
     "vocab, params_total, params_non_embedding, flops_per_token, flop_convention, "
     "planned_tokens, status, attempts, created_at, started_at, finished_at, heartbeat_at, error, "
     "steps_done, tokens_done, final_train_loss, final_val_loss, tokens_per_s, wall_s, unique_tokens, "
-    "epochs, final_val_loss_se, parent_id, fork_step";
+    "epochs, final_val_loss_se, parent_id, fork_step, coalesce(accelerator, ''), peak_tflops, mfu";
 
 Run read_run(const sql::Stmt& st);
 

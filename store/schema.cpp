@@ -180,7 +180,17 @@ ALTER TABLE runs ADD COLUMN fork_step INTEGER CONSTRAINT branch_fork CHECK (
 CREATE INDEX runs_by_parent ON runs(parent_id, fork_step);
 )sql";
 
-constexpr std::array<std::string_view, 5> kMigrations{kV1, kV2, kV3, kV4, kV5};
+// Version 6: model FLOP utilisation (docs/schema.md). Where a run trained and the
+// peak its MFU is taken against, so a figure can be checked and recomputed; mfu is
+// written with each tokens_per_s (heartbeat and finish) while peak_tflops is set.
+// NULL in older rows and on a device with no known peak.
+constexpr std::string_view kV6 = R"sql(
+ALTER TABLE runs ADD COLUMN accelerator TEXT;
+ALTER TABLE runs ADD COLUMN peak_tflops REAL;
+ALTER TABLE runs ADD COLUMN mfu REAL;
+)sql";
+
+constexpr std::array<std::string_view, 6> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6};
 
 int application_id(sqlite3* db) {
   sql::Stmt st(db, "PRAGMA application_id");

@@ -120,4 +120,7 @@ TEST_CASE("a version 3 database gains the data-constrained columns, its runs rea
   CHECK_FALSE(r->final_val_loss_se);
   CHECK(r->parent_id.empty());  // v5: not a branch
   CHECK_FALSE(r->fork_step);
+  CHECK(r->accelerator.empty());  // v6: trained before MFU was recorded
+  CHECK_FALSE(r->peak_tflops);
+  CHECK_FALSE(r->mfu);
 }

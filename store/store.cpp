@@ -86,6 +86,9 @@ Run read_run(const Stmt& st) {
   r.final_val_loss_se = st.col_opt_real(31);
   r.parent_id = st.col_text(32);
   r.fork_step = st.col_opt_int(33);
+  r.accelerator = st.col_text(34);
+  r.peak_tflops = st.col_opt_real(35);
+  r.mfu = st.col_opt_real(36);
   return r;
 }
 
@@ -340,12 +343,22 @@ void Store::heartbeat(const std::string& id, std::int64_t steps_done, double tok
   sql::write(db_, [&] {
     Stmt st(db_,
             "UPDATE runs SET heartbeat_at = ?2, steps_done = ?3, tokens_done = ?4, "
-            "tokens_per_s = ?5 WHERE id = ?1");
+            "tokens_per_s = ?5, mfu = " SCALELAB_MFU_SQL("?5") " WHERE id = ?1");
     st.bind_text(1, id)
         .bind_text(2, now_iso8601())
         .bind_int(3, steps_done)
         .bind_real(4, tokens_done)
         .bind_real(5, tokens_per_s);
+    st.run();
+    require_changed(db_, path_, id);
+  });
+}
+
+void Store::set_accelerator(const std::string& id, const std::string& accelerator,
+                            std::optional<double> peak_tflops) {
+  sql::write(db_, [&] {
+    Stmt st(db_, "UPDATE runs SET accelerator = ?2, peak_tflops = ?3, mfu = NULL WHERE id = ?1");
+    st.bind_text(1, id).bind_text_or_null(2, accelerator).bind_real(3, peak_tflops);
     st.run();
     require_changed(db_, path_, id);
   });
@@ -359,7 +372,8 @@ void Store::finish_run(const Run& r) {
     Stmt st(db_,
             "UPDATE runs SET status = ?2, error = ?3, steps_done = ?4, tokens_done = ?5, "
             "final_train_loss = ?6, final_val_loss = ?7, tokens_per_s = ?8, wall_s = ?9, "
-            "finished_at = ?10, unique_tokens = ?11, epochs = ?12, final_val_loss_se = ?13 WHERE id = ?1");
+            "finished_at = ?10, unique_tokens = ?11, epochs = ?12, final_val_loss_se = ?13, "
+            "mfu = " SCALELAB_MFU_SQL("?8") " WHERE id = ?1");
     st.bind_text(1, r.id)
         .bind_text(2, r.status)
         .bind_text_or_null(3, r.error)

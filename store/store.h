@@ -56,6 +56,11 @@ struct Run {
   // set for a branch (a CHECK enforces it, fork_step >= 1).
   std::string parent_id;                  // the trunk's run id
   std::optional<std::int64_t> fork_step;  // the trunk's step the branch resumed from
+  // Schema v6: where the run last trained ("cpu", or the GPU's name as the driver
+  // reports it) and the peak its MFU is measured against; mfu = tokens_per_s x
+  // flops_per_token / (peak_tflops x 1e12), unset without a peak (docs/sweeps.md).
+  std::string accelerator;
+  std::optional<double> peak_tflops, mfu;
 };
 
 // Which of the trunk's rows at exactly the fork step a branch inherits
@@ -145,6 +150,8 @@ struct SweepRun {
   // A ladder branch: its fork step and config (to tell its own tokens from the trunk's).
   std::optional<std::int64_t> fork_step;
   std::string branch_config_toml;
+  std::string accelerator;  // schema v6, as in Run
+  std::optional<double> peak_tflops, mfu;
 };
 
 struct CancelResult {
@@ -187,6 +194,9 @@ class Store {
   void mark_running(const std::string& id);
   void heartbeat(const std::string& id, std::int64_t steps_done, double tokens_done,
                  double tokens_per_s);
+  // Where this attempt trains and the peak its MFU is measured against (nullopt:
+  // none known, so no MFU). heartbeat and finish_run then keep mfu current.
+  void set_accelerator(const std::string& id, const std::string& accelerator, std::optional<double> peak_tflops);
   // Terminal or resting state with the run's summary; error may be empty.
   void finish_run(const Run& summary);  // writes status, error, steps/tokens/losses, finished_at
   void set_status(const std::string& id, const std::string& status, const std::string& error = "");

@@ -163,6 +163,23 @@ TEST_CASE("run status transitions stamp times, count attempts and keep the summa
   CHECK(r.steps_done == 120);
   CHECK(r.tokens_done == doctest::Approx(491520));
   CHECK(r.tokens_per_s == doctest::Approx(8000.5));
+  CHECK_FALSE(r.mfu);  // no peak yet
+
+  // MFU follows the rate: live from heartbeats, final from finish_run.
+  s->set_accelerator(id, "NVIDIA H100 80GB HBM3", 989);
+  s->heartbeat(id, 130, 532480, 8000.5);
+  r = *s->run(id);
+  CHECK(r.accelerator == "NVIDIA H100 80GB HBM3");
+  CHECK(*r.peak_tflops == 989);
+  REQUIRE(r.mfu);
+  CHECK(*r.mfu == doctest::Approx(8000.5 * r.flops_per_token / 989e12));
+  s->set_accelerator(id, "cpu", std::nullopt);  // resumed where no peak is known
+  r = *s->run(id);
+  CHECK(r.accelerator == "cpu");
+  CHECK_FALSE(r.peak_tflops);
+  CHECK_FALSE(r.mfu);
+  s->set_accelerator(id, "cpu", 0.5);
+  s->heartbeat(id, 140, 573440, 100);
 
   s->set_status(id, "failed", "CUDA out of memory");
   r = *s->run(id);

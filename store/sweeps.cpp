@@ -101,7 +101,8 @@ std::vector<SweepRun> Store::sweep_runs(const std::string& sweep_id) const {
                      "coalesce(r.tokens_done, 0), coalesce(r.tokens_per_s, 0), coalesce(r.wall_s, 0), "
                      "r.final_train_loss, r.final_val_loss, coalesce(r.heartbeat_at, ''), "
                      "coalesce(r.started_at, ''), coalesce(r.finished_at, ''), r.fork_step, "
-                     "CASE WHEN r.parent_id IS NOT NULL THEN r.config_toml ELSE '' END, l.run_id IS NOT NULL, {} "
+                     "CASE WHEN r.parent_id IS NOT NULL THEN r.config_toml ELSE '' END, coalesce(r.accelerator, ''), "
+                     "r.peak_tflops, r.mfu, l.run_id IS NOT NULL, {} "
                      "FROM sweep_runs s JOIN runs r ON r.id = s.run_id LEFT JOIN leases l ON l.run_id = r.id "
                      "WHERE s.sweep_id = ?1 ORDER BY s.position",
                      "l.run_id, l.owner, l.host, l.pid, coalesce(l.worker_pid, 0), l.expires_at"));
@@ -134,7 +135,10 @@ std::vector<SweepRun> Store::sweep_runs(const std::string& sweep_id) const {
       r.finished_at = st.col_text(22);
       r.fork_step = st.col_opt_int(23);
       r.branch_config_toml = st.col_text(24);
-      if (st.col_int(25)) r.lease = read_lease(st, 26);
+      r.accelerator = st.col_text(25);
+      r.peak_tflops = st.col_opt_real(26);
+      r.mfu = st.col_opt_real(27);
+      if (st.col_int(28)) r.lease = read_lease(st, 29);
       out.push_back(std::move(r));
     }
     return out;

@@ -22,6 +22,7 @@
 #include "common/table.h"
 #include "sweep/calibrate.h"
 #include "sweep/clock_time.h"
+#include "sweep/gpu.h"
 #include "sweep/status.h"
 
 extern char** environ;
@@ -222,6 +223,7 @@ void Pool::spawn(const std::string& run_id, const std::string& device) {
   // async-signal-safe calls are allowed (the parent may have LibTorch threads).
   std::vector<std::string> args = {o_.exe, "train", "--run", run_id, "--db", o_.db, "--runs-dir", o_.runs_dir,
                                    "--resume", "--device", device, "--threads", std::to_string(o_.threads_per_job)};
+  for (auto& f : worker_flags(o_)) args.push_back(f);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -473,6 +475,8 @@ std::vector<std::string> resolve_pool(PoolOptions& o, unsigned cores) {
     const int slots = static_cast<int>(o.devices.size()) * o.runs_per_device;
     o.jobs = o.jobs <= 0 ? slots : std::min(o.jobs, slots);
     if (o.threads_per_job <= 0) o.threads_per_job = std::max(1, static_cast<int>(cores) / o.jobs);
+    if (o.runs_per_device > 1 || o.gpu_memory_fraction > 0)
+      o.gpu_memory_fraction = memory_fraction(o.runs_per_device, o.gpu_memory_fraction);
   }
   return warnings;
 }

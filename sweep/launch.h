@@ -38,12 +38,16 @@ struct PoolOptions {
   int runs_per_device = 0;
   int retries = 2;
   double lease_ttl_s = 60;
+  double peak_tflops = 0;          // > 0: every worker's --peak-tflops
+  double gpu_memory_fraction = 0;  // CUDA: each worker's share of its GPU (resolve_pool: 1 / runs_per_device)
+  bool cuda_graphs = false;
   bool tty = false;               // redraw a status block in place
   double progress_every_s = 30;   // otherwise, a status line this often
 };
 
 // Fills the zeros: CPU jobs = cores / threads_per_job, CUDA one run per device;
-// threads per job = cores / jobs. Returns warnings (e.g. oversubscription).
+// threads per job = cores / jobs; on CUDA with runs packed onto a device, each
+// worker's memory share. Returns warnings (e.g. oversubscription).
 std::vector<std::string> resolve_pool(PoolOptions& o, unsigned cores);
 
 struct PoolResult {
@@ -57,6 +61,10 @@ struct PoolResult {
 // `out` receives event lines and, on a TTY, the redrawn status block.
 PoolResult run_pool(store::Store& st, const std::string& sweep_id, const PoolOptions& o,
                     const std::function<void(const std::string&)>& out);
+
+// The `scalelab train` flags that carry MFU's peak, the memory share and CUDA
+// graphs to a worker (none when unset).
+std::vector<std::string> worker_flags(const PoolOptions& o);
 
 // "host:pid" of this process: the lease owner.
 std::string lease_owner();

@@ -1,5 +1,7 @@
 #include "sweep/orchestrate.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <filesystem>
 #include <sstream>
@@ -7,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/table.h"
+#include "sweep/gpu.h"
 
 namespace scalelab::sweep {
 
@@ -38,6 +41,14 @@ void apply_overrides(const SweepRequest& r, PoolOptions& pool) {
   if (r.threads > 0) pool.threads_per_job = r.threads;
   if (r.runs_per_device > 0) pool.runs_per_device = r.runs_per_device;
   if (r.retries >= 0) pool.retries = r.retries;
+  if (r.peak_tflops > 0) pool.peak_tflops = r.peak_tflops;
+  if (r.gpu_memory_fraction > 1)
+    user_error("--gpu-memory-fraction: expected a number in (0, 1], got {}", r.gpu_memory_fraction);
+  if (r.gpu_memory_fraction > 0) pool.gpu_memory_fraction = r.gpu_memory_fraction;
+  const bool cpu = pool.devices.size() == 1 && pool.devices[0] == "cpu";
+  if (r.cuda_graphs && cpu) user_error("--cuda-graphs needs a CUDA device; the devices are cpu");
+  if (pool.cuda_graphs && cpu) user_error("execution.cuda_graphs needs a CUDA device; the devices are cpu");
+  pool.cuda_graphs = pool.cuda_graphs || r.cuda_graphs;
 }
 
 void check_slurm(const ClusterRequest& c) {
@@ -62,6 +73,12 @@ slurm::Options slurm_options(const PreparedSweep& p) {
   o.retries = p.pool.retries;
   o.signal_before_s = c.signal_before_s;
   o.wait = c.wait;
+  // A task has its GPUs to itself (--gres), so no memory share unless one was asked for.
+  if (p.pool.peak_tflops > 0) o.worker_flags = {"--peak-tflops", fmt::format("{}", p.pool.peak_tflops)};
+  if (c.gpus_per_run > 0 && p.pool.cuda_graphs) o.worker_flags.push_back("--cuda-graphs");
+  if (c.gpus_per_run > 0 && p.request.gpu_memory_fraction > 0)
+    o.worker_flags.insert(o.worker_flags.end(),
+                          {"--gpu-memory-fraction", fmt::format("{}", p.request.gpu_memory_fraction)});
   return o;
 }
 
@@ -113,6 +130,14 @@ Outcome run_slurm(store::Store& st, const std::string& id, const slurm::Options&
 // hold in memory, a GPU it does not have. (On SLURM the nodes decide.)
 void check_runnable(const Plan& plan, const PoolOptions& pool) {
   for (auto& d : pool.devices) check_device_present(d);
+  // Packed onto a GPU, each run must fit in its worker's share of the memory.
+  const auto& dev = pool.devices.front();
+  std::optional<double> gpu_bytes;
+  if (dev != "cpu" && pool.gpu_memory_fraction > 0) gpu_bytes = device_memory_bytes(dev, detect_gpus());
+  for (auto& r : plan.runs)
+    if (gpu_bytes)
+      check_memory_share(r.config.name, trainer::training_memory_bytes(r.config.spec), *gpu_bytes,
+                         pool.gpu_memory_fraction, dev);
   for (auto& r : plan.runs) {
     trainer::check_data_fits(r.config.spec);
     try {

@@ -33,6 +33,8 @@ struct SweepRequest {
   std::string runs_dir;  // "": the config's, else runs/ next to the database
   std::string devices;   // "cpu" or "cuda:0,cuda:1"; "": the config's
   int jobs = 0, threads = 0, runs_per_device = 0, retries = -1;  // 0 (retries -1): the config's
+  double peak_tflops = 0, gpu_memory_fraction = 0;  // 0: the config's
+  bool cuda_graphs = false;                         // or the config's
   bool quiet = false;  // only failure events reach LaunchHooks::event
   bool tty = false;    // local: redraw a status block in place
   std::optional<ClusterRequest> slurm;  // unset: the local pool

@@ -67,6 +67,9 @@ PoolOptions pool_options(const SweepConfig& sc) {
   o.runs_per_device = sc.execution.runs_per_device;
   o.retries = sc.execution.retries;
   o.lease_ttl_s = sc.execution.lease_ttl_s;
+  o.peak_tflops = sc.execution.peak_tflops;
+  o.gpu_memory_fraction = sc.execution.gpu_memory_fraction;
+  o.cuda_graphs = sc.execution.cuda_graphs;
   return o;
 }
 

@@ -185,7 +185,7 @@ std::string render_script(const ScriptSpec& s) {
       "# exec: the trainer is the batch shell, so SLURM's warning signal (--signal=B:USR1@N)\n"
       "# reaches it, and it checkpoints and exits before the time limit.\n"
       "exec {exe} train --run \"$run\" --shard \"$runs_dir/$run/result.db\" --runs-dir \"$runs_dir\" \\\n"
-      "  --resume --quiet --device {device} --threads {threads}\n",
+      "  --resume --quiet --device {device} --threads {threads}{flags}\n",
       fmt::arg("submit", [&] {
         std::string l = s.submit_line;
         std::replace(l.begin(), l.end(), '\n', ' ');
@@ -194,7 +194,11 @@ std::string render_script(const ScriptSpec& s) {
       fmt::arg("name", shell_quote(s.sweep_name)), fmt::arg("id", shell_quote(s.sweep_id)),
       fmt::arg("list", shell_quote(s.list_path)), fmt::arg("runs", shell_quote(s.runs_dir)),
       fmt::arg("threads", shell_quote(std::to_string(s.threads))), fmt::arg("exe", shell_quote(s.exe)),
-      fmt::arg("device", shell_quote(s.device)));
+      fmt::arg("device", shell_quote(s.device)), fmt::arg("flags", [&] {
+        std::string f;
+        for (auto& w : s.worker_flags) f += " " + shell_quote(w);
+        return f;
+      }()));
 }
 
 }  // namespace scalelab::sweep::slurm

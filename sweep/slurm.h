@@ -71,12 +71,14 @@ struct Options {
   long signal_before_s = 0;  // 0: 300 s, at most half the time limit
   bool wait = true;
   double poll_s = 2;
+  std::vector<std::string> worker_flags;  // appended to each task's `scalelab train` (--peak-tflops, ...)
 };
 
 struct ScriptSpec {
   std::string sweep_name, sweep_id, list_path, runs_dir, exe, device;
   int threads = 1;
   std::string submit_line;  // the sbatch command, for readers
+  std::vector<std::string> worker_flags;
 };
 std::string render_script(const ScriptSpec& s);
 

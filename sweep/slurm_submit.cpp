@@ -106,7 +106,7 @@ void write_script(const store::Sweep& sw, const Options& o, const fs::path& list
     line += shell_quote(a);
   }
   const std::string device = o.gpus_per_run > 0 ? "cuda" : "cpu";
-  std::ofstream(script) << render_script({sw.name, sw.id, list.string(), o.runs_dir, o.exe, device, o.threads, line});
+  std::ofstream(script) << render_script({sw.name, sw.id, list.string(), o.runs_dir, o.exe, device, o.threads, line, o.worker_flags});
   fs::permissions(script, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
                   fs::perm_options::add);
 }

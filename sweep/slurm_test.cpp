@@ -105,7 +105,9 @@ TEST_CASE("the batch script quotes every value it did not compute") {
   s.device = "cpu";
   s.threads = 2;
   s.submit_line = "sbatch 'x'";
+  s.worker_flags = {"--peak-tflops", "989", "--cuda-graphs"};
   auto text = render_script(s);
+  CHECK(text.find("--threads '2' '--peak-tflops' '989' '--cuda-graphs'\n") != std::string::npos);
   CHECK(text.find("sweep='it'\\''s; $(rm -rf /) \"x\"\nnext'") != std::string::npos);
   CHECK(text.find("runs_dir='/runs dir/it'\\''s'") != std::string::npos);
   CHECK(text.find("exec '/opt/scale lab/scalelab' train") != std::string::npos);

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/table.h"
+#include "sweep/gpu.h"
 #include "sweep/run_config.h"
 
 namespace scalelab::sweep {
@@ -120,7 +121,7 @@ std::vector<std::string> render_status(const SweepStatus& s, int max_rows) {
       out.push_back("    " + text.substr(start, end - start));
   };
   if (s.running > 0) {
-    Table t({"id", "name", ">step", ">tokens", ">loss", ">tok/s", ">attempt", "note"});
+    Table t({"id", "name", ">step", ">tokens", ">loss", ">tok/s", ">MFU", ">attempt", "note"});
     int n = 0;
     for (auto& r : s.runs) {
       if (sweep_state(r) != "running") continue;
@@ -129,7 +130,7 @@ std::vector<std::string> render_status(const SweepStatus& s, int max_rows) {
       t.add({short_id(r.id), r.name, std::to_string(r.steps_done),
              fmt::format("{}/{}", si(r.tokens_done), si(r.planned_tokens)),
              it != s.live_loss.end() ? fmt::format("{:.4f}", it->second) : "-",
-             r.tokens_per_s > 0 ? si(r.tokens_per_s) : "-", std::to_string(r.attempts),
+             r.tokens_per_s > 0 ? si(r.tokens_per_s) : "-", mfu_text(r.mfu), std::to_string(r.attempts),
              age_s(r.heartbeat_at) > kStaleHeartbeatS
                  ? fmt::format("no heartbeat for {}", duration(age_s(r.heartbeat_at)))
                  : ""});
@@ -137,6 +138,7 @@ std::vector<std::string> render_status(const SweepStatus& s, int max_rows) {
     out.push_back("  running:");
     lines(t.render());
   }
+  if (auto note = missing_peak_note(s.runs); !note.empty() && s.running > 0) out.push_back("  " + note);
   if (s.failed + s.diverged > 0) {
     Table t({"id", "name", "status", "error", "log"});
     int n = 0;
@@ -156,8 +158,8 @@ std::vector<std::string> render_status(const SweepStatus& s, int max_rows) {
       return la < lb;
     });
     if (best != s.runs.end() && best->final_val_loss)
-      out.push_back(fmt::format("  lowest val loss: {} {} ({})", loss(best->final_val_loss), best->name,
-                                short_id(best->id)));
+      out.push_back(fmt::format("  lowest val loss: {} {} ({}){}", loss(best->final_val_loss), best->name,
+                                short_id(best->id), best->mfu ? ", MFU " + mfu_text(best->mfu) : ""));
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/table.h"
+#include "sweep/gpu.h"
 #include "sweep/slurm.h"
 
 namespace scalelab::sweep {
@@ -44,6 +45,9 @@ json run_json(const SweepView& v, const store::SweepRun& r) {
           {"steps_done", r.steps_done},
           {"flops_per_token", r.flops_per_token},
           {"tokens_per_s", r.tokens_per_s},
+          {"mfu", opt_json(r.mfu)},
+          {"peak_tflops", opt_json(r.peak_tflops)},
+          {"accelerator", r.accelerator.empty() ? json() : json(r.accelerator)},
           {"loss", live != s.live_loss.end() ? json(live->second) : json()},
           {"final_train_loss", opt_json(r.final_train_loss)},
           {"final_val_loss", opt_json(r.final_val_loss)},
@@ -74,6 +78,7 @@ json sweep_json(const SweepView& v) {
           {"flops_done", s.flops_done},
           {"flops_total", s.flops_total},
           {"eta_s", s.settled() ? json(0) : s.eta_s >= 0 ? json(s.eta_s) : json()},
+          {"mfu_note", missing_peak_note(s.runs).empty() ? json() : json(missing_peak_note(s.runs))},
           {"runs", runs}};
 }
 
@@ -150,21 +155,23 @@ std::string val_cell(const store::Run& r) {
 std::string render_runs(const std::vector<store::Run>& runs) {
   const bool ladder = std::any_of(runs.begin(), runs.end(), [](auto& r) { return !r.parent_id.empty(); });
   std::vector<std::string> head{"id", "name", "shape", ">N", ">N non-emb", ">tokens", ">epochs", "status", ">val loss",
-                                ">train loss", ">tok/s"};
+                                ">train loss", ">tok/s", ">MFU"};
   if (ladder) head.insert(head.end(), {"parent", ">fork step"});
   Table t(head);
   for (auto& r : runs) {
     std::vector<std::string> row{r.id.substr(0, 12), r.name, r.shape, si(r.params_total), si(r.params_non_embedding),
                                  fmt::format("{}/{}", si(r.tokens_done), si(r.planned_tokens)),
                                  r.epochs ? fmt::format("{:.3g}", *r.epochs) : "-", r.status, val_cell(r),
-                                 loss_cell(r.final_train_loss), r.tokens_per_s > 0 ? si(r.tokens_per_s) : "-"};
+                                 loss_cell(r.final_train_loss), r.tokens_per_s > 0 ? si(r.tokens_per_s) : "-",
+                                 mfu_text(r.mfu)};
     if (ladder) {
       row.push_back(r.parent_id.empty() ? "-" : r.parent_id.substr(0, 12));
       row.push_back(r.fork_step ? std::to_string(*r.fork_step) : "-");
     }
     t.add(row);
   }
-  return t.render();
+  const auto note = missing_peak_note(runs);
+  return t.render() + (note.empty() ? "" : note + "\n");
 }
 
 }  // namespace scalelab::sweep

@@ -295,6 +295,14 @@ void read_settings(const Layered& L, const toml::table& root, SweepConfig& sc) {
     if (t->contains("lease_ttl")) e.lease_ttl_s = duration_at(L, *t, "lease_ttl", "execution.lease_ttl");
     if (e.lease_ttl_s < 5) L.fail(t->get("lease_ttl"), "execution.lease_ttl", "expected at least 5 seconds");
     e.runs_dir = L.at(*t, "runs_dir").string(*t, "runs_dir", "execution").value_or("");
+    e.peak_tflops = L.at(*t, "peak_tflops").positive(*t, "peak_tflops", "execution", 0);
+    if (auto f = L.at(*t, "gpu_memory_fraction").number(*t, "gpu_memory_fraction", "execution")) {
+      if (!(*f > 0 && *f <= 1))
+        L.fail(t->get("gpu_memory_fraction"), "execution.gpu_memory_fraction",
+               fmt::format("expected a number in (0, 1], got {}", *f));
+      e.gpu_memory_fraction = *f;
+    }
+    e.cuda_graphs = L.at(*t, "cuda_graphs").boolean(*t, "cuda_graphs", "execution").value_or(false);
     if (auto* n = t->get("devices")) {
       std::vector<std::string> devs;
       if (auto* arr = n->as_array()) {

@@ -55,6 +55,9 @@ struct ExecutionSettings {
   int retries = 2;          // extra attempts for crashed or killed workers
   double lease_ttl_s = 60;  // a lease not renewed for this long belongs to a dead orchestrator
   std::string runs_dir;     // "" = runs/ next to the database
+  double peak_tflops = 0;   // MFU's peak; 0 = the GPU table's (CPU: no MFU)
+  double gpu_memory_fraction = 0;  // CUDA: each worker's share of its GPU; 0 = 1 / runs_per_device
+  bool cuda_graphs = false;        // CUDA: replay each optimizer step as one CUDA graph
 };
 
 struct SweepConfig {

@@ -33,7 +33,7 @@ void check_file_keys(const TomlReader& r, const toml::table& root) {
                 {"min_steps", "max_est_runtime", "min_tokens_per_param", "max_tokens_per_param", "max_epochs"});
   if (auto* t = r.table(root, "execution", ""))
     r.only_keys(*t, "execution", {"jobs", "threads_per_job", "devices", "runs_per_device", "retries", "lease_ttl",
-                                  "runs_dir"});
+                                  "runs_dir", "peak_tflops", "gpu_memory_fraction", "cuda_graphs"});
   auto* axes = r.table(root, "axes", "");
   if (!axes) return;
   r.only_keys(*axes, "axes", {"params", "tokens", "compute", "lr", "seed", "d_model", "n_layer", "train_fraction"});

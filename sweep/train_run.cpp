@@ -30,6 +30,19 @@ void check_request(const TrainRequest& r) {
   static const std::regex device_re("cpu|cuda(:[0-9]+)?");
   if (!std::regex_match(r.device, device_re))
     user_error("--device: expected cpu, cuda or cuda:N, got '{}'", r.device);
+  if (r.peak_tflops && !(*r.peak_tflops > 0 && std::isfinite(*r.peak_tflops)))
+    user_error("--peak-tflops: expected a positive number of TFLOP/s, got {}", *r.peak_tflops);
+  if (!(r.gpu_memory_fraction >= 0 && r.gpu_memory_fraction <= 1))
+    user_error("--gpu-memory-fraction: expected a number in (0, 1], got {}", r.gpu_memory_fraction);
+  if (r.cuda_graphs && r.device == "cpu") user_error("--cuda-graphs needs a CUDA device; --device is cpu");
+}
+
+// With a memory cap, the run must fit in its share of the GPU (runs packed onto
+// one device): refused here, before registration, rather than as an OOM later.
+void check_gpu_share(const TrainRequest& r, const RunConfig& c, const std::vector<GpuInfo>& gpus) {
+  if (r.device == "cpu" || r.gpu_memory_fraction <= 0) return;
+  if (auto bytes = device_memory_bytes(r.device, gpus))
+    check_memory_share(c.name, trainer::training_memory_bytes(c.spec), *bytes, r.gpu_memory_fraction, r.device);
 }
 
 // The store and config of a registered run; the run itself as `existing`.
@@ -71,8 +84,11 @@ bool admit_existing(const TrainRequest& r, const store::Run& run, const fs::path
   return true;
 }
 
-store::Run summary_of(const store::Run& record, const trainer::TrainResult& res) {
+store::Run summary_of(const store::Run& record, const trainer::TrainResult& res, const Peak& peak) {
   store::Run s = record;
+  s.accelerator = peak.accelerator;
+  s.peak_tflops = peak.tflops;
+  s.mfu = mfu(res.tokens_per_s, record.flops_per_token, peak.tflops);
   s.status = res.status;
   s.error = res.error;
   s.steps_done = res.steps;
@@ -93,6 +109,10 @@ nlohmann::json opt_json(const std::optional<double>& v) { return v ? nlohmann::j
 }  // namespace
 
 PreparedRun prepare_run(const TrainRequest& r) {
+  return prepare_run(r, r.device == "cpu" ? std::vector<GpuInfo>{} : detect_gpus());
+}
+
+PreparedRun prepare_run(const TrainRequest& r, const std::vector<GpuInfo>& gpus) {
   check_request(r);
   PreparedRun p;
   std::optional<store::Run> existing;
@@ -108,10 +128,13 @@ PreparedRun prepare_run(const TrainRequest& r) {
     }
     check_device_present(r.device);
     check_runs_dir(runs_dir.string());
+    check_gpu_share(r, p.config, gpus);
     p.store = store::Store::open(r.db);
   } else {
     open_registered(r, p, existing);
+    check_gpu_share(r, p.config, gpus);
   }
+  p.peak = resolve_peak(r.device, r.peak_tflops, gpus);
   p.record = run_record(p.config);
   if (!existing) existing = p.store->run(p.record.id);
   // A registered run keeps its stored id (and so its checkpoint directory) even
@@ -199,9 +222,12 @@ TrainOutcome train_run(PreparedRun& p, const TrainRequest& r, const std::atomic<
   opt.progress = r.progress;
   opt.stop_after_steps = r.stop_after;
   opt.stop = stop;
+  opt.gpu_memory_fraction = r.gpu_memory_fraction;
+  opt.cuda_graphs = r.cuda_graphs;
   ladder_options(p, !r.shard.empty(), opt);
   auto& st = *p.store;
   st.mark_running(p.record.id);
+  st.set_accelerator(p.record.id, p.peak.accelerator, p.peak.tflops);
   StoreSink sink(st, p.record.id);
   TrainOutcome o;
   try {
@@ -221,7 +247,7 @@ TrainOutcome train_run(PreparedRun& p, const TrainRequest& r, const std::atomic<
     st.set_status(p.record.id, "failed", e.what());
     throw;
   }
-  o.summary = summary_of(p.record, o.result);
+  o.summary = summary_of(p.record, o.result, p.peak);
   st.finish_run(o.summary);
   o.bytes = p.config.spec.data.kind == "text";
   o.exit_code = o.result.status == "diverged" ? kExitDiverged : 0;
@@ -243,6 +269,9 @@ nlohmann::json end_event(const TrainOutcome& o) {
                       {"final_val_loss_se", opt_json(r.final_val_loss_se)},
                       {"unique_tokens", opt_json(r.unique_tokens)},
                       {"epochs", opt_json(r.epochs)},
+                      {"mfu", opt_json(r.mfu)},
+                      {"peak_tflops", opt_json(r.peak_tflops)},
+                      {"accelerator", r.accelerator},
                       {"error", res.error}};
   if (!res.final_evals.empty()) {
     nlohmann::json ev = nlohmann::json::object();
@@ -288,9 +317,9 @@ std::vector<std::string> render_outcome(const TrainOutcome& o) {
   const std::string bpb =
       o.bytes && res.final_val_loss ? fmt::format(" ({:.3f} bits/byte)", *res.final_val_loss / std::log(2.0)) : "";
   std::vector<std::string> out{fmt::format(
-      "run {} {}: {} after {} steps, {} tokens in {}, {} tok/s; val loss {}{}, train loss {}", r.id, r.shape,
-      res.status, res.steps, si(res.tokens), duration(res.wall_s), si(res.tokens_per_s), loss_text(res.final_val_loss),
-      bpb, loss_text(res.final_train_loss))};
+      "run {} {}: {} after {} steps, {} tokens in {}, {} tok/s, MFU {}; val loss {}{}, train loss {}", r.id,
+      r.shape, res.status, res.steps, si(res.tokens), duration(res.wall_s), si(res.tokens_per_s), mfu_text(r.mfu),
+      loss_text(res.final_val_loss), bpb, loss_text(res.final_train_loss))};
   if (!res.error.empty()) out.push_back("  " + res.error);
   for (auto& l : task_lines(res.final_evals)) out.push_back(l);
   return out;

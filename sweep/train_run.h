@@ -4,12 +4,14 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "store/store.h"
+#include "sweep/gpu.h"
 #include "sweep/run_config.h"
 #include "trainer/trainer.h"
 
@@ -25,6 +27,9 @@ struct TrainRequest {
   bool resume = false, restart = false;
   std::int64_t stop_after = -1;
   trainer::Progress progress = trainer::Progress::Line;
+  std::optional<double> peak_tflops;  // the MFU's peak; unset: the GPU table's (CPU: none, no MFU)
+  double gpu_memory_fraction = 0;     // CUDA: this process's share of the GPU's memory; 0: no cap
+  bool cuda_graphs = false;           // CUDA: replay each optimizer step as one CUDA graph
 };
 
 // A run ready to train: validated, registered, its checkpoint sorted out.
@@ -36,6 +41,7 @@ struct PreparedRun {
   int threads = 1;
   std::string dropped_checkpoint;  // removed: written for another database, so the run starts over
   bool settled = false;            // already done or diverged (no --restart): nothing to train
+  Peak peak;                       // what the run's MFU is measured against on r.device
 };
 
 // A ladder branch's history before its fork is its trunk's: copies the trunk's rows
@@ -44,8 +50,10 @@ struct PreparedRun {
 int inherit_trunk_rows(store::Store& st, const store::Run& branch, const trainer::RunSpec& spec);
 
 // Checks everything before the store is written, so bad input registers nothing;
-// throws UserError naming what to fix.
-PreparedRun prepare_run(const TrainRequest& r);
+// throws UserError naming what to fix. `gpus` is what the driver reports
+// (detect_gpus(); a parameter so tests can stand in for a GPU).
+PreparedRun prepare_run(const TrainRequest& r, const std::vector<GpuInfo>& gpus);
+PreparedRun prepare_run(const TrainRequest& r);  // asks the driver on a CUDA device
 
 struct TrainOutcome {
   store::Run summary;  // as recorded in the store

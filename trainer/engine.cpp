@@ -32,6 +32,9 @@ Engine::Engine(const RunSpec& spec, std::shared_ptr<const Corpus> corpus, torch:
   model_->set_cpu_kernels(cpu_kernels && device_.is_cpu());
   model_->train();
   opt_ = make_optimizer(model_, spec.optim);
+  // One kernel per parameter group instead of a dozen per step: launches are what a
+  // small model's GPU step is made of. The CPU keeps the flat update (bit-exact resume).
+  if (device_.is_cuda() && FlatAdamW::fused_available()) opt_->set_fused(true);
   task_data_ = spec.data.kind == "task";
   if (task_data_ && !task_) throw std::logic_error("Engine: task data without a task");
   if (!task_) return;
@@ -58,7 +61,20 @@ torch::Tensor Engine::to_device(const torch::Tensor& t) const {
   return t.pin_memory().to(device_, /*non_blocking=*/true);
 }
 
+Batch Engine::train_batch(std::int64_t step, int micro) {
+  if (device_.is_cpu()) return corpus_->train_batch(spec_.seed, step, micro, spec_.micro_batch);
+  if (!prefetch_) {
+    auto make = [this](std::int64_t s, int m) {
+      Batch b = corpus_->train_batch(spec_.seed, s, m, spec_.micro_batch);
+      return Batch{b.x.pin_memory(), b.y.pin_memory()};
+    };
+    prefetch_ = std::make_unique<Prefetcher>(make, micro_steps_, step, 2 * micro_steps_);
+  }
+  return prefetch_->get(step, micro);
+}
+
 StepOutput Engine::step(std::int64_t step, double lr) {
+  if (graphs_) return graph_step(step, lr);
   opt_->zero_grad();
   torch::Tensor loss_sum;
   for (int micro = 0; micro < micro_steps_; ++micro) {
@@ -71,7 +87,7 @@ StepOutput Engine::step(std::int64_t step, double lr) {
       AutocastScope autocast(device_);
       loss = model_->forward_at(to_device(b.x), to_device(b.positions), to_device(b.targets));
     } else {
-      Batch b = corpus_->train_batch(spec_.seed, step, micro, spec_.micro_batch);
+      Batch b = train_batch(step, micro);
       torch::Tensor x = to_device(b.x), y = to_device(b.y);
       AutocastScope autocast(device_);
       loss = model_->forward(x, y);

@@ -8,9 +8,11 @@
 #include <memory>
 #include <optional>
 
+#include "trainer/cuda.h"
 #include "trainer/data.h"
 #include "trainer/model.h"
 #include "trainer/optimizer.h"
+#include "trainer/prefetch.h"
 #include "trainer/task_data.h"
 #include "trainer/trainer.h"
 
@@ -44,6 +46,11 @@ class Engine {
   // Optimizer step `step` (0-based): micro_steps() forward/backward passes on the
   // batches sampled for (seed, step, micro), clipping, then AdamW at lr.
   StepOutput step(std::int64_t step, double lr);
+  // CUDA graphs (TrainOptions::cuda_graphs): from the next step on, each step is one
+  // replay of a graph captured at its first use (engine_graph.cpp). UserError on the
+  // CPU, with task data (items of varying shape) or with dropout.
+  void set_cuda_graphs(bool on);
+  bool cuda_graphs() const { return graphs_; }
   ValLoss eval_loss();  // over the fixed validation batches (task data: the first test items); syncs
   // The final validation pass (the run's last step): final_eval_sequences() disjoint
   // sequences of the validation split in order, eval.final_tokens or the whole split
@@ -67,6 +74,10 @@ class Engine {
 
  private:
   torch::Tensor to_device(const torch::Tensor& t) const;
+  Batch train_batch(std::int64_t step, int micro);  // prefetched on CUDA
+  StepOutput graph_step(std::int64_t step, double lr);
+  void capture_step();
+  void graph_body();
   torch::Tensor sequence_losses(const Batch& b);  // per row, on the device; under NoGradGuard
   torch::Tensor item_losses(const std::vector<tasks::Item>& items);  // per item's answer tokens
 
@@ -79,6 +90,12 @@ class Engine {
   std::vector<int> map_;  // task token -> model token
   bool task_data_ = false;
   int micro_steps_ = 1;
+  std::unique_ptr<Prefetcher> prefetch_;  // CUDA, text and tokens data
+  // CUDA graphs: the captured step and the fixed tensors it reads and writes.
+  bool graphs_ = false;
+  std::unique_ptr<cuda::StepGraph> graph_;
+  std::vector<torch::Tensor> static_x_, static_y_;
+  torch::Tensor static_lr_, static_loss_, static_norm_;
 };
 
 }  // namespace scalelab::trainer

@@ -1,8 +1,12 @@
 #include "trainer/optimizer.h"
 
+#include <torch/version.h>
+
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <stdexcept>
+#include <utility>
 
 namespace scalelab::trainer {
 
@@ -46,6 +50,10 @@ void FlatAdamW::clip(const torch::Tensor& norm, double max_norm) {
 void FlatAdamW::step(double lr) {
   torch::NoGradGuard no_grad;
   ++t_;
+  if (fused_) {
+    device_step_.fill_(double(t_));
+    return fused_step(std::nullopt, lr);
+  }
   const double b1 = cfg_.beta1, b2 = cfg_.beta2;
   const double bc1 = 1 - std::pow(b1, double(t_)), bc2 = 1 - std::pow(b2, double(t_));
   // Same arithmetic, in the same order, as torch.optim.AdamW (single-tensor path).
@@ -61,6 +69,80 @@ void FlatAdamW::step(double lr) {
   pieces(0, params_.numel(), [&](std::int64_t off, std::int64_t n, double k) {
     params_.narrow(0, off, n).addcdiv_(m_.narrow(0, off, n), scratch_.narrow(0, off, n), -lr * k / bc1);
   });
+}
+
+void FlatAdamW::step(const torch::Tensor& lr) {
+  if (!fused_) throw std::logic_error("FlatAdamW::step(Tensor): needs fused mode");
+  torch::NoGradGuard no_grad;
+  device_step_.add_(1);  // the host's t_ follows through count_step()
+  fused_step(lr, 0);
+}
+
+void FlatAdamW::set_steps(std::int64_t t) {
+  t_ = t;
+  if (device_step_.defined()) device_step_.fill_(double(t));
+}
+
+bool FlatAdamW::fused_available() { return TORCH_VERSION_MAJOR >= 2; }
+
+void FlatAdamW::set_fused(bool on) {
+  if (on && !fused_available()) throw std::logic_error("FlatAdamW: fused AdamW needs LibTorch 2.x");
+  fused_ = on;
+  if (!on) return;
+  device_step_ = torch::full({}, double(t_), params_.options());
+  groups_ = groups();
+}
+
+// Where the LR multiplier or the decay changes, the buffers are cut; pieces with
+// equal values form one group. An extra decay is decoupled at the plain lr
+// (step()'s unfused arithmetic), which the kernel's lr * decay matches only where
+// the multiplier is 1, as it is for the embeddings it serves.
+std::vector<FlatAdamW::Group> FlatAdamW::groups() const {
+  std::vector<std::int64_t> cuts{0, n_decay_, params_.numel()};
+  for (const auto& r : lr_scale_) cuts.insert(cuts.end(), {r.offset, r.offset + r.numel});
+  for (const auto& r : extra_decay_) cuts.insert(cuts.end(), {r.offset, r.offset + r.numel});
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  auto value_at = [](const std::vector<Range>& rs, std::int64_t at, double none) {
+    for (const auto& r : rs)
+      if (at >= r.offset && at < r.offset + r.numel) return r.value;
+    return none;
+  };
+  std::map<std::pair<double, double>, Group> by_value;
+  for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
+    const std::int64_t a = cuts[i], n = cuts[i + 1] - a;
+    if (n == 0) continue;
+    const double k = value_at(lr_scale_, a, 1.0);
+    const double extra = value_at(extra_decay_, a, 0.0);
+    if (extra != 0 && k != 1) throw std::logic_error("FlatAdamW: an extra decay on LR-scaled parameters");
+    const double wd = a < n_decay_ ? cfg_.weight_decay : extra;
+    Group& g = by_value[{k, wd}];
+    g.lr_mult = k, g.decay = wd;
+    g.params.push_back(params_.narrow(0, a, n));
+    g.grads.push_back(grads_.narrow(0, a, n));
+    g.m.push_back(m_.narrow(0, a, n));
+    g.v.push_back(v_.narrow(0, a, n));
+    g.steps.push_back(device_step_);  // read by the kernel, never written
+  }
+  std::vector<Group> out;
+  for (auto& [key, g] : by_value) out.push_back(std::move(g));
+  return out;
+}
+
+void FlatAdamW::fused_step(const std::optional<torch::Tensor>& lr_tensor, double lr) {
+#if TORCH_VERSION_MAJOR >= 2
+  for (const auto& g : groups_) {
+    if (lr_tensor)
+      at::_fused_adamw_(g.params, g.grads, g.m, g.v, {}, g.steps, *lr_tensor * g.lr_mult, cfg_.beta1, cfg_.beta2,
+                        g.decay, cfg_.eps, /*amsgrad=*/false, /*maximize=*/false);
+    else
+      at::_fused_adamw_(g.params, g.grads, g.m, g.v, {}, g.steps, lr * g.lr_mult, cfg_.beta1, cfg_.beta2, g.decay,
+                        cfg_.eps, /*amsgrad=*/false, /*maximize=*/false);
+  }
+#else
+  (void)lr_tensor, (void)lr;
+  throw std::logic_error("FlatAdamW: fused AdamW needs LibTorch 2.x");
+#endif
 }
 
 template <class F>
@@ -100,6 +182,7 @@ void FlatAdamW::scale_lr(const std::vector<torch::Tensor>& params, double mult) 
       merged.push_back(r);
   }
   lr_scale_ = std::move(merged);
+  if (fused_) groups_ = groups();
 }
 
 void FlatAdamW::add_decay(const std::vector<torch::Tensor>& params, double wd) {
@@ -110,6 +193,7 @@ void FlatAdamW::add_decay(const std::vector<torch::Tensor>& params, double wd) {
     r.value = wd;
     extra_decay_.push_back(r);
   }
+  if (fused_) groups_ = groups();
 }
 
 }  // namespace scalelab::trainer

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "trainer/trainer.h"
@@ -25,6 +26,18 @@ class FlatAdamW {
   // Scales gradients by min(1, max_norm / (norm + 1e-6)), as clip_grad_norm_ does.
   void clip(const torch::Tensor& norm, double max_norm);
   void step(double lr);  // one AdamW update at learning rate lr
+  // The same update with lr a device scalar and the step counter on the device, as
+  // a captured CUDA graph replays it (no host value may change between replays);
+  // needs fused mode. count_step() then advances the host's copy of the counter.
+  void step(const torch::Tensor& lr);
+  void count_step() { ++t_; }
+
+  // Fused mode: LibTorch 2.x's _fused_adamw_ kernel, one launch per group of
+  // (LR multiplier, decay) instead of a dozen element-wise ops over the buffer; the
+  // default on CUDA. Same arithmetic up to rounding (optimizer_test.cpp).
+  static bool fused_available();
+  void set_fused(bool on);  // std::logic_error when !fused_available()
+  bool fused() const { return fused_; }
   // Decoupled weight decay `wd` for parameters of the no-decay group (e.g. the
   // embeddings, for grokking), leaving the flat layout, and so checkpoints, unchanged.
   void add_decay(const std::vector<torch::Tensor>& params, double wd);
@@ -34,7 +47,7 @@ class FlatAdamW {
   void scale_lr(const std::vector<torch::Tensor>& params, double mult);
 
   std::int64_t steps() const { return t_; }
-  void set_steps(std::int64_t t) { t_ = t; }
+  void set_steps(std::int64_t t);
   std::int64_t numel() const { return params_.numel(); }
   torch::Tensor& exp_avg() { return m_; }
   torch::Tensor& exp_avg_sq() { return v_; }
@@ -56,6 +69,18 @@ class FlatAdamW {
   std::vector<Range> extra_decay_;
   std::vector<Range> lr_scale_;  // sorted, disjoint, adjacent equal ones merged
   std::int64_t t_ = 0;
+
+  // Fused mode: the buffers cut where the LR multiplier or the decay changes, and
+  // the pieces grouped by those two values (one kernel launch per group).
+  struct Group {
+    double lr_mult = 1, decay = 0;
+    std::vector<torch::Tensor> params, grads, m, v, steps;
+  };
+  std::vector<Group> groups() const;
+  void fused_step(const std::optional<torch::Tensor>& lr_tensor, double lr);
+  bool fused_ = false;
+  std::vector<Group> groups_;
+  torch::Tensor device_step_;  // fused mode: the kernel reads the step from the device
 };
 
 }  // namespace scalelab::trainer

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <torch/version.h>
 #include "trainer/optimizer.h"
 
 using namespace scalelab::trainer;
@@ -107,4 +108,66 @@ TEST_CASE("scale_lr: a parameter's lr (and so its decay) is mult * lr, as an Ada
     for (std::size_t i = 0; i < shapes.size(); ++i) CHECK(torch::allclose(mine[i], ref[i], 1e-5, 1e-6));
   }
   CHECK_THROWS_AS(flat.scale_lr({mine[0]}, 0.5), std::logic_error);  // scaled twice
+}
+
+namespace {
+// Two optimizers over identical parameters, one fused: decayed and undecayed
+// groups, a μP-style LR multiplier on part of the decayed group and an extra
+// decay on part of the undecayed one, so that the kernel's grouping is exercised.
+struct Twins {
+  std::vector<torch::Tensor> a, b;
+  std::unique_ptr<FlatAdamW> plain, fused;
+  Twins() {
+    torch::manual_seed(5);
+    std::vector<torch::Tensor> shapes = {torch::randn({6, 5}), torch::randn({4, 6}), torch::randn({5}),
+                                         torch::randn({3, 2})};
+    a = leaf_copies(shapes), b = leaf_copies(shapes);
+    OptimConfig cfg;
+    cfg.weight_decay = 0.1;
+    for (auto* side : {&a, &b}) {
+      auto& p = *side;
+      auto opt = std::make_unique<FlatAdamW>(std::vector<torch::Tensor>{p[0], p[1]},
+                                             std::vector<torch::Tensor>{p[2], p[3]}, cfg);
+      opt->scale_lr({p[1]}, 0.25);
+      opt->add_decay({p[3]}, 0.5);
+      (side == &a ? plain : fused) = std::move(opt);
+    }
+    fused->set_fused(true);
+  }
+  void grads(int seed) {
+    for (auto* side : {&a, &b}) {
+      torch::manual_seed(seed);
+      (side == &a ? plain : fused)->zero_grad();
+      torch::Tensor l = torch::zeros({});
+      for (auto& p : *side) l = l + (p * torch::randn(p.sizes())).sum();
+      l.backward();
+    }
+  }
+};
+}  // namespace
+
+TEST_CASE("fused AdamW (LibTorch 2.x's kernel, the CUDA default) matches the flat update up to rounding") {
+  if (!FlatAdamW::fused_available()) {
+    MESSAGE("SKIP: fused AdamW needs LibTorch 2.x (this build has " TORCH_VERSION "); the 2.x build runs this test");
+    auto p = torch::randn({3}).requires_grad_(true);
+    FlatAdamW flat({p}, {}, OptimConfig{});
+    CHECK_THROWS_AS(flat.set_fused(true), std::logic_error);
+    return;
+  }
+  Twins t;
+  for (int step = 0; step < 6; ++step) {
+    t.grads(10 + step);
+    const double lr = 1e-2 * (1 + step);
+    t.plain->step(lr);
+    if (step % 2 == 0) t.fused->step(lr);
+    else t.fused->step(torch::full({}, lr)), t.fused->count_step();  // the graph's form
+    for (std::size_t i = 0; i < t.a.size(); ++i) CHECK(torch::allclose(t.a[i], t.b[i], 1e-5, 1e-6));
+  }
+  CHECK(t.fused->steps() == 6);
+  CHECK(torch::allclose(t.plain->exp_avg_sq(), t.fused->exp_avg_sq(), 1e-5, 1e-9));
+  // A checkpoint's step count reaches the kernel's device counter.
+  t.plain->set_steps(100), t.fused->set_steps(100);
+  t.grads(99);
+  t.plain->step(1e-2), t.fused->step(1e-2);
+  for (std::size_t i = 0; i < t.a.size(); ++i) CHECK(torch::allclose(t.a[i], t.b[i], 1e-5, 1e-6));
 }

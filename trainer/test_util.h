@@ -21,11 +21,12 @@ inline std::filesystem::path temp_dir(const std::string& suite, const std::strin
   return d;
 }
 
-// Keeps every metric row a run logs, in memory.
+// Keeps every metric row a run logs, in memory, and how many there were at each flush.
 struct RowCapture : MetricSink {
   std::vector<MetricRow> rows;
+  std::vector<std::size_t> rows_at_flush;
   void log(const MetricRow& r) override { rows.push_back(r); }
-  void flush() override {}
+  void flush() override { rows_at_flush.push_back(rows.size()); }
 };
 
 // Silent, single-threaded training into `dir`: deterministic and quiet under ctest.

@@ -11,10 +11,12 @@
 
 #include "common/error.h"
 #include "trainer/checkpoint.h"
+#include "trainer/cuda.h"
 #include "trainer/device.h"
 #include "trainer/divergence.h"
 #include "trainer/engine.h"
 #include "trainer/progress.h"
+#include "trainer/readback.h"
 #include "trainer/trainer.h"
 
 namespace scalelab::trainer {
@@ -82,6 +84,25 @@ class Run {
   TrainResult go();
 
  private:
+  bool async() const { return !engine_.device().is_cpu() || opt_.async_readback; }
+  // Hands the training-loss rows that have arrived (all of them when `wait`) to the
+  // sink. A row that is not finite, or a wait, asks the divergence watch (a sync):
+  // its answer means the run diverged, and no row from that step on is logged.
+  std::optional<std::string> settle(bool wait) {
+    bool bad = false;
+    for (auto& r : wait ? readback_.drain() : readback_.ready()) {
+      if (bad) continue;
+      if (!std::isfinite(r.loss) || !std::isfinite(r.grad_norm)) {
+        bad = true;
+        continue;
+      }
+      last_loss_ = last_train_loss_ = r.loss;
+      sink_.log(r);
+    }
+    return wait || bad ? watch_.check() : std::nullopt;
+  }
+  std::optional<std::string> log_sync(std::int64_t step, double lr, const StepOutput& out, bool log_now,
+                                      bool check_now, bool loss_now);
   bool stop_requested(std::int64_t step) const {
     return (opt_.stop && opt_.stop->load()) ||
            (opt_.stop_after_steps >= 0 && step >= opt_.stop_after_steps);
@@ -108,6 +129,7 @@ class Run {
   }
   void checkpoint(std::int64_t step) {
     if (step == last_checkpoint_) return;
+    if (readback_.pending() > 0) throw std::logic_error("Run::checkpoint: training-loss rows still in flight");
     sink_.flush();  // rows the checkpoint covers must never be lost
     const Progressed p{step, double(step) * tps_, wall()};
     if (kept(step)) keep(p);
@@ -161,11 +183,26 @@ class Run {
   const double tps_, fpt_;
   ProgressReporter progress_;
   DivergenceWatch watch_{engine_.device().is_cpu()};
+  Readback readback_{engine_.device()};
   Clock::time_point start_ = Clock::now(), last_heartbeat_ = Clock::now();
   std::int64_t last_checkpoint_ = -1;
   std::optional<double> last_loss_, last_train_loss_, last_val_loss_, last_val_loss_se_;
   std::vector<EvalRow> final_evals_;
 };
+
+// The host-synchronous bookkeeping of one step (CPU): a sync is free there.
+std::optional<std::string> Run::log_sync(std::int64_t step, double lr, const StepOutput& out, bool log_now,
+                                         bool check_now, bool loss_now) {
+  if (check_now) {
+    if (auto err = watch_.check()) return err;
+  }
+  if (loss_now) last_loss_ = out.loss.item<double>();
+  if (log_now) {
+    last_train_loss_ = last_loss_;
+    sink_.log(row(step, "train", *last_loss_, lr, out.grad_norm.item<double>()));
+  }
+  return std::nullopt;
+}
 
 TrainResult Run::go() {
   const bool cpu = engine_.device().is_cpu();
@@ -173,6 +210,10 @@ TrainResult Run::go() {
   std::int64_t step = from_.step;
   while (step < total_) {
     if (stop_requested(step)) {
+      if (auto err = settle(true)) {
+        sink_.flush();
+        return finish("diverged", step, *err);
+      }
       checkpoint(step);
       return finish("stopped", step);
     }
@@ -188,17 +229,19 @@ TrainResult Run::go() {
     const bool ckpt_now = step % spec_.checkpoint_every == 0 || last || kept(step);
     const bool progress_now = progress_.due() || last;
     const bool heartbeat_now = seconds_since(last_heartbeat_) >= 5;
-    // On CPU a sync is free, so check every step; on a GPU, only where we sync anyway.
-    if (cpu || log_now || eval_now || ckpt_now || progress_now || heartbeat_now) {
-      if (auto err = watch_.check()) {
-        sink_.flush();
-        return finish("diverged", step, *err);
-      }
+    std::optional<std::string> err;
+    if (async()) {
+      // Rows travel back while the device runs ahead; evaluations and checkpoints,
+      // which sync anyway, wait for every row first.
+      if (log_now) readback_.push(row(step, "train", 0, lr, 0), out.loss, out.grad_norm);
+      err = settle(eval_now || task_now || ckpt_now);
+    } else {
+      err = log_sync(step, lr, out, log_now, cpu || log_now || eval_now || ckpt_now || progress_now || heartbeat_now,
+                     log_now || progress_now);
     }
-    if (log_now || progress_now) last_loss_ = out.loss.item<double>();
-    if (log_now) {
-      last_train_loss_ = last_loss_;
-      sink_.log(row(step, "train", *last_loss_, lr, out.grad_norm.item<double>()));
+    if (err) {
+      sink_.flush();
+      return finish("diverged", step, *err);
     }
     if (eval_now) {
       // The last step's pass is the final point every fit uses: many more tokens (docs/config.md).
@@ -227,9 +270,13 @@ TrainResult Run::go() {
 TrainResult train(const RunSpec& spec, const TrainOptions& opt, MetricSink& sink) {
   validate(spec, opt);
   const torch::Device device = parse_device(opt.device);
+  if (opt.gpu_memory_fraction != 0 && !(opt.gpu_memory_fraction > 0 && opt.gpu_memory_fraction <= 1))
+    user_error("gpu_memory_fraction must be in (0, 1], got {}", opt.gpu_memory_fraction);
   if (device.is_cpu()) {
     configure_cpu_threads(opt.threads);
     keep_freed_memory();
+  } else if (opt.gpu_memory_fraction > 0) {
+    cuda::set_memory_fraction(device, opt.gpu_memory_fraction);
   }
   RunSpec s = spec;
   s.flop_convention = canonical_flop_convention(spec.flop_convention);
@@ -245,6 +292,7 @@ TrainResult train(const RunSpec& spec, const TrainOptions& opt, MetricSink& sink
   const std::int64_t total = total_steps(s);
   validate_keep_at(opt.keep_at, total);
   Engine engine(s, corpus, device, true, task);
+  if (opt.cuda_graphs) engine.set_cuda_graphs(true);
   const Progressed from = starting_point(s, opt, engine, total);
   // In the units tokens_done counts, so that epochs = tokens_done / unique_tokens: a
   // task item is seq_len input positions (docs/emergence.md).

@@ -170,6 +170,16 @@ struct TrainOptions {
   // its own starts from `fork_from`, a trunk's kept checkpoint, at that step.
   std::vector<std::int64_t> keep_at;
   std::string fork_from;
+  // CUDA only: the share of the device's memory this process may allocate (0: no
+  // cap), so that runs packed onto one GPU (runs_per_device) cannot starve each other.
+  double gpu_memory_fraction = 0;
+  // CUDA only: capture the whole optimizer step (forward, backward, clipping, fused
+  // AdamW) in one CUDA graph and replay it, for tiny models whose steps are launch-bound.
+  // How a run executes, not what it computes: not part of the run's config or id.
+  bool cuda_graphs = false;
+  // Training-loss rows are read back from a GPU asynchronously (trainer/readback.h);
+  // this also does so on the CPU, where it must give the same rows (train_test.cpp).
+  bool async_readback = false;
 };
 
 // run_dir/fork-<step>.pt: a trunk's checkpoint at `step`, kept for its branches.

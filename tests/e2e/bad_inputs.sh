@@ -105,6 +105,11 @@ run_toml mupwide 's|^seq_len = 32|seq_len = 32\nparametrization = "mup"\nmup_bas
 run_toml mupsp 's|^seq_len = 32|seq_len = 32\nmup_base_width = 32|'
 run_toml mup0 's|^seq_len = 32|seq_len = 32\nparametrization = "mup"\nmup_base_width = 0|'
 sweep_toml mupsweep 's|^seq_len = 32|seq_len = 32\nn_layer = 1\nn_head = 2\nparametrization = "mup"\nmup_base_width = 64|; s|params = \[1e3, 2e3\]|d_model = [32, 64, 128]|'
+sweep_toml peakneg 's|^\[axes\]|[execution]\npeak_tflops = -1\n[axes]|'
+sweep_toml fracbig 's|^\[axes\]|[execution]\ngpu_memory_fraction = 1.5\n[axes]|'
+sweep_toml frac0 's|^\[axes\]|[execution]\ngpu_memory_fraction = 0\n[axes]|'
+sweep_toml graphsstr 's|^\[axes\]|[execution]\ncuda_graphs = "yes"\n[axes]|'
+sweep_toml graphscpu 's|^\[axes\]|[execution]\ncuda_graphs = true\n[axes]|'
 printf 'extends = "cyc2.toml"\nname = "a"\n' > cyc1.toml
 printf 'extends = "cyc1.toml"\n' > cyc2.toml
 printf 'N,C,loss\n' > hdr.csv
@@ -164,6 +169,21 @@ short data      | 2 | the train split has 5 tokens                              
 seq_len > corpus| 2 | split has                                                  | $S train longseq.toml --db ref.db --runs-dir runs
 missing gpu     | 2 | --device cuda:7:                                           | $S train ok.toml --db ref.db --runs-dir runs --device cuda:7
 bad device      | 2 | --device: expected cpu, cuda or cuda:N                     | $S train ok.toml --db ref.db --runs-dir runs --device tpu
+# MFU's peak, the GPU memory share and CUDA graphs (issue 17)
+peak 0          | 2 | --peak-tflops: expected a positive number, got '0'         | $S train ok.toml --db ref.db --runs-dir runs --peak-tflops 0
+peak text       | 2 | --peak-tflops: expected a positive number, got 'fast'      | $S train ok.toml --db ref.db --runs-dir runs --peak-tflops fast
+gpu frac 1.5    | 2 | --gpu-memory-fraction: expected a number in (0, 1], got 1.5 | $S train ok.toml --db ref.db --runs-dir runs --gpu-memory-fraction 1.5
+gpu frac 0      | 2 | --gpu-memory-fraction: expected a positive number, got '0' | $S train ok.toml --db ref.db --runs-dir runs --gpu-memory-fraction 0
+graphs on cpu   | 2 | --cuda-graphs needs a CUDA device                          | $S train ok.toml --db ref.db --runs-dir runs --cuda-graphs
+graphs no gpu   | 2 | --device cuda: this machine has no CUDA device             | $S train ok.toml --db ref.db --runs-dir runs --device cuda --cuda-graphs
+sweep peak 0    | 2 | --peak-tflops: expected a positive number, got '0'         | $S sweep oksweep.toml --db ref.db --runs-dir runs --peak-tflops 0
+sweep frac 2    | 2 | --gpu-memory-fraction: expected a number in (0, 1], got 2  | $S sweep oksweep.toml --db ref.db --runs-dir runs --gpu-memory-fraction 2
+sweep graphs cpu| 2 | --cuda-graphs needs a CUDA device                          | $S sweep oksweep.toml --db ref.db --runs-dir runs --cuda-graphs
+exec peak -1    | 2 | execution.peak_tflops: expected a positive number          | $S sweep peakneg.toml --db ref.db --runs-dir runs
+exec frac 1.5   | 2 | execution.gpu_memory_fraction: expected a number in (0, 1], got 1.5 | $S sweep fracbig.toml --db ref.db --runs-dir runs
+exec frac 0     | 2 | execution.gpu_memory_fraction: expected a number in (0, 1], got 0 | $S sweep frac0.toml --db ref.db --runs-dir runs
+exec graphs str | 2 | execution.cuda_graphs                                      | $S sweep graphsstr.toml --db ref.db --runs-dir runs
+exec graphs cpu | 2 | execution.cuda_graphs needs a CUDA device                  | $S sweep graphscpu.toml --db ref.db --runs-dir runs
 # absurd sizes and budgets
 d_model 1e9     | 2 | model.d_model: L1-D1000000000-H2-T32                       | $S train wide.toml --db ref.db --runs-dir runs
 n_layer 1e5     | 2 | needs about                                                | $S train deep.toml --db ref.db --runs-dir runs
