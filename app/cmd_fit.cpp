@@ -90,6 +90,10 @@ void run_fit_command(FitArgs& a) {
   o.solve.solver = fit::solver_from_name(a.solver);
   o.boot.threads = o.solve.threads = a.threads;
 
+  if (a.conv.loss != "nats" && a.conv.loss != "bpb") user_error("--loss must be nats or bpb, got '{}'", a.conv.loss);
+  if (!a.csv.empty() && a.conv.loss != "nats")
+    user_error("--loss bpb converts a sweep's losses through its runs' bytes per token; a CSV's --loss-col is fitted "
+               "as given (convert the column instead)");
   fit::Dataset ds;
   if (!a.csv.empty()) {
     if (std::find(approaches.begin(), approaches.end(), 1) != approaches.end())
@@ -203,6 +207,9 @@ void add_fit_commands(CLI::App& root) {
   fit->add_option("--flops", fa->conv.flops, "FLOP convention for sweeps: 6nd | exact (the run's FLOPs per token)")
       ->default_str("6nd");
   fit->add_option("--split", fa->conv.split, "Approach 1 curves: train | val")->default_str("train");
+  fit->add_option("--loss", fa->conv.loss,
+                  "Loss unit of sweep fits: nats (per token) | bpb (bits per byte; needed when runs mix tokenizers)")
+      ->default_str("nats");
   fit->add_flag("--allow-mixed-schedules", fa->conv.allow_mixed_schedules,
                 "Fit runs of different LR schedules (or WSD cooldown fractions) together; refused by default");
   fit->add_option("--budget-tolerance", fa->o.budget_tolerance, "Runs within this many decades of C share a budget")

@@ -48,12 +48,25 @@ void print_curves(const CurvesArgs& a) {
                  m.lr, m.grad_norm, m.wall_s);
     return;
   }
-  if (a.json) return fmt::print("{}\n", nlohmann::json{{"run_id", run->id}, {"metrics", ms}}.dump(2));
-  Table t({">step", ">tokens", ">FLOPs", "split", ">loss", ">lr", ">grad norm", ">wall"});
-  for (auto& m : ms)
+  // Each row's loss in bits per byte, with the bytes per token of its split (docs/schema.md).
+  const auto bpb = [&](const store::Metric& m) {
+    return store::loss_bpb(m.loss, m.split == "val" ? run->bytes_per_token : run->train_bytes_per_token);
+  };
+  if (a.json) {
+    nlohmann::json rows = ms;
+    for (std::size_t i = 0; i < ms.size(); ++i) {
+      const auto b = bpb(ms[i]);
+      rows[i]["bpb"] = b ? nlohmann::json(*b) : nlohmann::json();
+    }
+    return fmt::print("{}\n", nlohmann::json{{"run_id", run->id}, {"metrics", rows}}.dump(2));
+  }
+  Table t({">step", ">tokens", ">FLOPs", "split", ">loss", ">bpb", ">lr", ">grad norm", ">wall"});
+  for (auto& m : ms) {
+    const auto b = bpb(m);
     t.add({fmt::format("{}", m.step), si(m.tokens), si(m.flops), m.split, fmt::format("{:.4f}", m.loss),
-           fmt::format("{:.3g}", m.lr), m.split == "train" ? fmt::format("{:.3f}", m.grad_norm) : "-",
-           duration(m.wall_s)});
+           b ? fmt::format("{:.4f}", *b) : "-", fmt::format("{:.3g}", m.lr),
+           m.split == "train" ? fmt::format("{:.3f}", m.grad_norm) : "-", duration(m.wall_s)});
+  }
   fmt::print("run {} {} ({})\n{}", run->id, run->shape, run->status, t.render());
 }
 
@@ -66,7 +79,7 @@ void add_runs_commands(CLI::App& root) {
   init->callback([] { fmt::print("{}: schema v{}\n", init_db, store::Store::open(init_db)->schema_version()); });
 
   static RunsArgs ra;
-  auto* runs = root.add_subcommand("runs", "List runs: id, shape, N, tokens, epochs, status, final loss, tok/s");
+  auto* runs = root.add_subcommand("runs", "List runs: id, shape, N, tokens, epochs, status, final loss (and bits per byte), tok/s");
   add_db_option(runs, ra.db);
   runs->add_option("--sweep", ra.sweep, "Only this sweep (id or name)");
   runs->add_flag("--json", ra.json, "JSON array instead of a table");

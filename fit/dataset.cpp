@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "fit/dataset.h"
+#include "trainer/bpb.h"
 
 namespace scalelab::fit {
 
@@ -83,11 +84,33 @@ std::set<std::string> trunk_ids(const std::vector<store::Run>& runs) {
   return trunks;
 }
 
+// store::loss_bpb's conversion, without linking the store: fit/ reads store structs only.
+std::optional<double> to_bpb(std::optional<double> nats, std::optional<double> bytes_per_token) {
+  if (!nats || !bytes_per_token || !(*bytes_per_token > 0)) return std::nullopt;
+  return trainer::bits_per_byte(*nats, *bytes_per_token);
+}
+
+constexpr const char* kBpbUnit = "bits/byte";
+constexpr const char* kNatsUnit = "nats/token";
+
+// A run's final loss in the fit's unit: validation if measured, else training.
+std::optional<double> final_loss(const store::Run& r, const SweepConventions& conv) {
+  if (conv.loss != "bpb") return r.final_val_loss ? r.final_val_loss : r.final_train_loss;
+  if (r.final_val_loss) return to_bpb(r.final_val_loss, r.bytes_per_token);
+  return to_bpb(r.final_train_loss, r.train_bytes_per_token);
+}
+
 // The point a finished run gives, or why it gives none.
 std::optional<Candidate> candidate_of(const store::Run& r, const SweepConventions& conv, std::string& why) {
   const double N = static_cast<double>(conv.params == "total" ? r.params_total : r.params_non_embedding);
   const double fpt = conv.flops == "6nd" ? 6 * N : r.flops_per_token;
-  std::optional<double> L = r.final_val_loss ? r.final_val_loss : r.final_train_loss;
+  if (conv.loss == "bpb" && (!r.bytes_per_token || !r.train_bytes_per_token))
+    user_error("--loss bpb: run {} has no bytes per token ({}), so its loss has no bits per byte; fit it in nats per "
+               "token (--loss nats)",
+               r.id,
+               r.tokenizer.empty() ? "task data, a tokens directory without meta.json, or registered before schema v7"
+                                   : "tokenizer " + r.tokenizer);
+  std::optional<double> L = final_loss(r, conv);
   if (!(N > 0) || !(r.tokens_done > 0) || !(fpt > 0)) {
     why = "no parameter count, tokens or FLOPs per token";
     return std::nullopt;
@@ -99,8 +122,28 @@ std::optional<Candidate> candidate_of(const store::Run& r, const SweepConvention
   Candidate c{&r, config_of(r), Point{N, r.tokens_done, r.tokens_done * fpt, *L, r.id}, fpt};
   // Unique tokens only where they bound the data: never more than the tokens trained.
   if (r.unique_tokens && *r.unique_tokens > 0) c.pt.U = std::min(*r.unique_tokens, r.tokens_done);
-  if (r.final_val_loss && r.final_val_loss_se) c.pt.se = *r.final_val_loss_se;
+  if (r.final_val_loss && r.final_val_loss_se)
+    c.pt.se = conv.loss == "bpb" ? *to_bpb(r.final_val_loss_se, r.bytes_per_token) : *r.final_val_loss_se;
   return c;
+}
+
+// Tokens of different tokenizers are different units, so their losses in nats
+// per token are too. Runs whose tokenizer is unrecorded (task data, tokens
+// without meta.json, runs from before schema v7) cannot be told apart, so they
+// are not counted.
+void check_loss_units(const std::vector<Candidate>& cs, const SweepConventions& conv) {
+  if (conv.loss == "bpb" || conv.allow_mixed_tokenizers) return;  // candidate_of refused runs without bytes per token
+  std::vector<std::string> names;
+  for (auto& c : cs) {
+    const std::string& t = c.run->tokenizer;
+    if (!t.empty() && std::find(names.begin(), names.end(), t) == names.end()) names.push_back(t);
+  }
+  if (names.size() < 2) return;
+  std::string list;
+  for (auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  user_error("runs use {} tokenizers ({}): losses in nats per token are not comparable across them; fit in bits per "
+             "byte with --loss bpb",
+             names.size(), list);
 }
 
 // Runs per schedule, in the order first seen.
@@ -126,12 +169,13 @@ void check_schedules(const json& counts, bool allow, std::vector<std::string>& w
 
 bool close(double a, double b) { return std::fabs(a - b) <= 1e-9 * std::max(std::fabs(a), std::fabs(b)); }
 
-// The same experiment but for LR and seed: schedule, shape, N, D, unique
-// tokens and C all equal. Runs without a recorded config never match: with
+// The same experiment but for LR and seed: schedule, shape, tokenizer, N, D,
+// unique tokens and C all equal. Runs without a recorded config never match: with
 // no LR or seed known, two of them cannot be told apart from a duplicate.
 bool same_point(const Candidate& a, const Candidate& b) {
   if (!a.config.lr || !b.config.lr) return false;
-  return a.config.schedule == b.config.schedule && a.run->shape == b.run->shape && close(a.pt.N, b.pt.N) &&
+  return a.config.schedule == b.config.schedule && a.run->shape == b.run->shape &&
+         a.run->tokenizer == b.run->tokenizer && close(a.pt.N, b.pt.N) &&
          close(a.pt.D, b.pt.D) && close(a.pt.U, b.pt.U) && close(a.pt.C, b.pt.C);
 }
 
@@ -233,6 +277,7 @@ void check_conventions(const SweepConventions& conv) {
   if (conv.flops != "6nd" && conv.flops != "exact")
     user_error("--flops must be 6nd or exact, got '{}'", conv.flops);
   if (conv.split != "train" && conv.split != "val") user_error("--split must be train or val, got '{}'", conv.split);
+  if (conv.loss != "nats" && conv.loss != "bpb") user_error("--loss must be nats or bpb, got '{}'", conv.loss);
 }
 
 json conventions_json(const SweepConventions& conv, const std::vector<Candidate>& cs) {
@@ -246,15 +291,22 @@ json conventions_json(const SweepConventions& conv, const std::vector<Candidate>
           {"tokens", "D = tokens_done"},
           {"unique_tokens", "U = the run's unique training tokens (capped at D), when recorded"},
           {"standard_error", "the final validation loss's standard error over sequences, when recorded"},
-          {"allow_mixed_schedules", conv.allow_mixed_schedules}};
+          {"allow_mixed_schedules", conv.allow_mixed_schedules},
+          {"loss_unit", conv.loss == "bpb" ? kBpbUnit : kNatsUnit},
+          {"loss", conv.loss == "bpb" ? "bits per byte: nats / (ln 2 x the run's bytes per token of the loss's split)"
+                                      : "nats per token, as trained"}};
 }
 
 // The run's training curve in the chosen split, on its FLOP axis.
-Curve curve_of(const Candidate& c, const std::string& split,
+Curve curve_of(const Candidate& c, const std::string& split, const std::string& loss,
                const std::function<std::vector<store::Metric>(const std::string&)>& metrics) {
   Curve curve{c.run->id, c.pt.N, c.flops_per_token, {}, {}};
+  const auto bpt = split == "val" ? c.run->bytes_per_token : c.run->train_bytes_per_token;
   for (auto& m : metrics(c.run->id))
-    if (m.split == split) curve.tokens.push_back(m.tokens), curve.loss.push_back(m.loss);
+    if (m.split == split) {
+      curve.tokens.push_back(m.tokens);
+      curve.loss.push_back(loss == "bpb" ? *to_bpb(m.loss, bpt) : m.loss);
+    }
   return curve;
 }
 }  // namespace
@@ -278,6 +330,7 @@ Dataset dataset_from_runs(const std::string& sweep_id, const std::vector<store::
       cs.push_back(std::move(*c));
     if (!why.empty()) skipped.push_back({{"run", r.id}, {"status", r.status}, {"why", why}});
   }
+  check_loss_units(cs, conv);
   const json schedules = schedule_counts(cs);
   check_schedules(schedules, conv.allow_mixed_schedules, ds.warnings);
   auto sel = select_points(cs);
@@ -286,14 +339,15 @@ Dataset dataset_from_runs(const std::string& sweep_id, const std::vector<store::
   // Approach 1 follows the run that stands for each point: the kept LR's first seed.
   if (metrics)
     for (auto* c : sel.kept)
-      if (auto curve = curve_of(*c, conv.split, metrics); !curve.tokens.empty()) ds.curves.push_back(std::move(curve));
+      if (auto curve = curve_of(*c, conv.split, conv.loss, metrics); !curve.tokens.empty()) ds.curves.push_back(std::move(curve));
   ds.selection = {{"sweep", sweep_id},
                   {"runs", runs.size()},
                   {"used", cs.size()},
                   {"points", ds.points.size()},
                   {"skipped", skipped},
                   {"trunks", trunks.size()},
-                  {"loss", "final_val_loss if present, else final_train_loss"},
+                  {"loss", conv.loss == "bpb" ? "final_val_loss if present, else final_train_loss, in bits per byte"
+                                              : "final_val_loss if present, else final_train_loss"},
                   {"curves_split", conv.split},
                   {"schedules", schedules},
                   {"point_rule", "per (N, D): the seeds of each learning rate averaged, then the learning rate with "
@@ -352,8 +406,15 @@ SweepConventions sweep_conventions_of(const json& conventions) {
   // So a report rebuilds the points of a fit that was allowed to mix schedules.
   auto it = conventions.is_object() ? conventions.find("allow_mixed_schedules") : conventions.end();
   sc.allow_mixed_schedules = it != conventions.end() && it->is_boolean() && it->get<bool>();
+  sc.loss = loss_unit(conventions) == kBpbUnit ? "bpb" : "nats";
   return sc;
 }
+
+std::string loss_unit(const json& conventions) { return text(conventions, "loss_unit") == kBpbUnit ? kBpbUnit : kNatsUnit; }
+
+std::string loss_unit_words(const std::string& unit) { return unit == kBpbUnit ? "bits per byte" : "nats per token"; }
+
+bool is_loss_unit(const std::string& unit) { return unit == kBpbUnit || unit == kNatsUnit; }
 
 int points_used(const json& selection) {
   if (!selection.is_object()) return -1;

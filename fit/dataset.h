@@ -55,6 +55,11 @@ struct SweepConventions {
   std::string flops = "6nd";     // 6nd | exact (tokens x the run's FLOPs per token)
   std::string split = "train";   // curves for Approach 1: train | val
   bool allow_mixed_schedules = false;  // --allow-mixed-schedules
+  // --loss: the unit of the final losses fitted. nats (per token, as trained) or
+  // bpb (bits per byte, through each run's bytes per token; docs/fits.md). Runs of
+  // different tokenizers are refused in nats: their tokens are different units.
+  std::string loss = "nats";
+  bool allow_mixed_tokenizers = false;  // reports' figures only: show the runs, whatever their tokenizers
 };
 Dataset dataset_from_runs(const std::string& sweep_id, const std::vector<store::Run>&, const SweepConventions&,
                           const std::function<std::vector<store::Metric>(const std::string& run_id)>& metrics);
@@ -78,5 +83,11 @@ struct ConventionWords {
 };
 ConventionWords convention_words(const nlohmann::ordered_json& conventions);
 int points_used(const nlohmann::ordered_json& selection);
+// The unit of a fit's losses, and so of its loss predictions: "bits/byte" for a
+// fit made with --loss bpb, else "nats/token" (CSV fits and fits from before --loss).
+std::string loss_unit(const nlohmann::ordered_json& conventions);
+// The words for a loss unit: "bits per byte" or "nats per token".
+std::string loss_unit_words(const std::string& unit);
+bool is_loss_unit(const std::string& unit);
 
 }  // namespace scalelab::fit

@@ -182,3 +182,55 @@ TEST_CASE("runs stored without a config are each their own point, as before") {
   CHECK(ds.selection["schedules"] == json{{"unrecorded", 2}});
   CHECK(ds.selection["lr_selected_points"] == 0);
 }
+
+namespace {
+store::Run tokenized(const Spec& s, const std::string& tokenizer, std::optional<double> bpt) {
+  auto r = run(s);
+  r.tokenizer = tokenizer;
+  r.bytes_per_token = r.train_bytes_per_token = bpt;
+  r.final_val_loss_se = 0.01;
+  return r;
+}
+
+std::string error_of(const std::vector<store::Run>& rs, const SweepConventions& conv) {
+  try {
+    dataset_from_runs("sw", rs, conv, nullptr);
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("runs of two tokenizers are refused in nats and fitted in bits per byte") {
+  const std::vector<store::Run> rs{tokenized({"a", 1e6, 2e7, 2.0}, "bytes", 1.0),
+                                   tokenized({"b", 1e6, 2e7, 6.0}, "sentencepiece:ab12ab12ab12ab12", 3.0),
+                                   tokenized({"c", 2e6, 4e7, 1.8}, "bytes", 1.0)};
+  SweepConventions nats;
+  CHECK(error_of(rs, nats) ==
+        "runs use 2 tokenizers (bytes, sentencepiece:ab12ab12ab12ab12): losses in nats per token are not comparable "
+        "across them; fit in bits per byte with --loss bpb");
+  SweepConventions bpb;
+  bpb.loss = "bpb";
+  const auto ds = dataset_from_runs("sw", rs, bpb, nullptr);
+  REQUIRE(ds.points.size() == 3);
+  CHECK(ds.points[0].L == doctest::Approx(2.0 / std::log(2.0)));  // bytes: nats / ln 2
+  CHECK(ds.points[1].L == doctest::Approx(6.0 / (3.0 * std::log(2.0))));
+  CHECK(ds.points[1].se == doctest::Approx(0.01 / (3.0 * std::log(2.0))));
+  CHECK(loss_unit(ds.conventions) == "bits/byte");
+  CHECK(sweep_conventions_of(ds.conventions).loss == "bpb");  // a report rebuilds the same points
+  CHECK(loss_unit(dataset_from_runs("sw", {rs[0], rs[2]}, nats, nullptr).conventions) == "nats/token");
+  CHECK(loss_unit(nlohmann::ordered_json::object()) == "nats/token");  // fits from before --loss
+}
+
+TEST_CASE("one tokenizer, or unrecorded ones, fit in nats; bits per byte needs every run's bytes per token") {
+  const std::vector<store::Run> rs{tokenized({"a", 1e6, 2e7, 2.0}, "bytes", 1.0),
+                                   tokenized({"t", 2e6, 4e7, 1.8}, "", std::nullopt)};
+  CHECK(dataset_from_runs("sw", rs, SweepConventions{}, nullptr).points.size() == 2);
+  SweepConventions bpb;
+  bpb.loss = "bpb";
+  CHECK(error_of(rs, bpb).find("--loss bpb: run t has no bytes per token") == 0);
+  SweepConventions bad;
+  bad.loss = "bits";
+  CHECK(error_of(rs, bad) == "--loss must be nats or bpb, got 'bits'");
+}

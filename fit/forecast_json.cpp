@@ -1,6 +1,7 @@
 // `scalelab forecast`: the query on a stored fit's law, and its --json object.
 #include <fmt/format.h>
 
+#include "fit/dataset.h"
 #include "fit/forecast_report.h"
 
 namespace scalelab::fit {
@@ -14,7 +15,7 @@ json quantity_json(const Quantity& x) {
   j["lo"] = x.interval ? json(x.lo) : json();
   j["hi"] = x.interval ? json(x.hi) : json();
   j["confidence"] = x.interval ? json{{"lo", x.lo}, {"hi", x.hi}} : json();
-  if (x.unit == "nats/token") j["prediction"] = x.prediction ? json{{"lo", x.pred_lo}, {"hi", x.pred_hi}} : json();
+  if (is_loss_unit(x.unit)) j["prediction"] = x.prediction ? json{{"lo", x.pred_lo}, {"hi", x.pred_hi}} : json();
   if (x.undefined) j["undefined_draws"] = x.undefined;
   return j;
 }
@@ -64,6 +65,10 @@ ForecastReport run_forecast(FitRecord rec, const Query& q, double level) {
   r.query = q;
   r.level = level;
   r.quantities = forecast(r.model, r.draws, q, level);
+  // The law predicts in the unit it was fitted in (fit --loss).
+  const auto unit = loss_unit(r.record.conventions);
+  for (auto& x : r.quantities)
+    if (is_loss_unit(x.unit)) x.unit = unit;
   find_accelerator(q.gpu);  // an unknown --gpu is an error even where the query does not need one
   r.regime = regime(r.model, q, r.quantities);
   return r;
@@ -77,6 +82,7 @@ json forecast_json(const ForecastReport& r) {
               {"law", rec.law},
               {"approach", rec.approach},
               {"source", rec.source},
+              {"loss_unit", loss_unit(rec.conventions)},
               {"query", query_json(r.query)},
               {"assumptions", assumptions_json(r)},
               {"quantities", quantities},

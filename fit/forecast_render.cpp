@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "common/table.h"
+#include "fit/dataset.h"
 #include "fit/forecast_report.h"
 
 namespace scalelab::fit {
@@ -15,7 +16,7 @@ namespace {
 std::string show(const Quantity& q, double v) {
   if (std::isnan(v)) return "-";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  if (q.unit == "nats/token") return fmt::format("{:.4f}", v);
+  if (is_loss_unit(q.unit)) return fmt::format("{:.4f}", v);
   if (q.unit == "bytes") return si(v) + "B";
   if (q.unit == "s") {
     if (v < 2 * 86400) return duration(v);
@@ -80,8 +81,8 @@ std::string render_forecast(const ForecastReport& r) {
   const auto& rec = r.record;
   const auto& q = r.query;
   const auto& acc = find_accelerator(q.gpu);
-  std::string s = fmt::format("fit {}: {} (approach {}) from {}, {}\n", rec.id, rec.law, rec.approach, rec.source,
-                              rec.created_at);
+  std::string s = fmt::format("fit {}: {} (approach {}) from {}, {}; losses in {}\n", rec.id, rec.law, rec.approach,
+                              rec.source, rec.created_at, loss_unit_words(loss_unit(rec.conventions)));
   s += table_text(r.quantities, r.level);
   s += notes_text(r.model, r.regime, r.level);
   s += fmt::format("assumptions: C = 6ND; {} at {} TFLOP/s dense bf16, {} GB; MFU {:.2f}; {} bytes/param for weights, "

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/table.h"
+#include "fit/dataset.h"
 #include "fit/record.h"
 
 namespace scalelab::fit {
@@ -149,7 +150,9 @@ void selection_of(std::string& out, const json& sel) {
 std::string render_fit(const FitRecord& r) {
   std::string out;
   if (r.lr_rule()) out += fmt::format("learning-rate rule fit (--law lr), {} sizes from {}\n", r.n_points, r.source);
-  else out += fmt::format("{} fit, approach {}, {} points from {}\n", r.law, r.approach, r.n_points, r.source);
+  else
+    out += fmt::format("{} fit, approach {}, {} points from {}, losses in {}\n", r.law, r.approach, r.n_points, r.source,
+                       loss_unit_words(loss_unit(r.conventions)));
   selection_of(out, r.selection);
   convergence_of(out, r);
   if (auto* bt = r.backtest()) {

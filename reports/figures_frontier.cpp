@@ -208,7 +208,7 @@ std::string frontier_settings(FigureContext& cx, double cmin, double cmax, doubl
                               double nhi) {
   std::string p;
   p += "set xlabel 'training compute C (FLOPs)'\n";
-  p += "set ylabel 'final loss (nats/token)'\n";
+  p += "set ylabel " + sq("final loss (" + cx.data.loss_unit + ")") + "\n";
   p += cx.axis("x", cmin / 2, cext * 1.5);
   p += cx.axis("y", std::max(l.lo * 0.95, 1e-3), l.hi * 1.05);
   p += cx.colour_scale(cx.data.n_label, nlo, nhi);

@@ -77,7 +77,7 @@ std::optional<Figure> isoflop_figure(FigureContext& cx) {
   const double pad = 0.06 * (lhi - llo);
   std::string p;
   p += "set xlabel " + sq(cx.data.n_label) + "\n";
-  p += "set ylabel 'final loss (nats/token)'\n";
+  p += "set ylabel " + sq("final loss (" + cx.data.loss_unit + ")") + "\n";
   p += cx.axis("x", nlo / 1.5, nhi * 1.5);
   p += fmt::format("set yrange [{}:{}]\n", num(llo - pad), num(lhi + 2 * pad));
   // Few budgets: the colour box labels each one.

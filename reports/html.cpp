@@ -140,6 +140,9 @@ std::string run_columns_text(const Rows& runs) {
   auto has = [&](const char* h) { return std::find(hs.begin(), hs.end(), h) != hs.end(); };
   std::string s;
   if (has(">val loss SE")) s += " Val loss SE: the final validation loss's standard error over its held-out sequences.";
+  if (has(">val bits/byte"))
+    s += " Val bits/byte: the final validation loss in bits per byte (nats / (ln 2 × bytes per token)), comparable "
+         "across tokenizers; – where the data's bytes per token are unknown.";
   if (has(">epochs")) s += " Epochs: tokens trained over the unique tokens of the training split.";
   if (has("parent"))
     s += " Parent: the trunk (its run id) a cooldown branch forked from at its fork step; before the fork the "

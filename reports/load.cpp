@@ -75,7 +75,9 @@ void attach_points(FitView& f, const std::vector<store::Run>& runs, const std::s
       f.points_note = "its runs are not in this report's scope";
       return;
     }
-    f.points = fit::dataset_from_runs(source, runs, fit::sweep_conventions_of(f.rec.conventions), nullptr).points;
+    auto conv = fit::sweep_conventions_of(f.rec.conventions);
+    conv.allow_mixed_tokenizers = true;  // runs added since the fit may have been tokenized otherwise
+    f.points = fit::dataset_from_runs(source, runs, conv, nullptr).points;
   } catch (const UserError& e) {
     f.points_note = e.what();
   }
@@ -217,6 +219,8 @@ ReportData load_report_data(const store::Store& st, const std::string& sweep) {
       break;
     }
   sc.allow_mixed_schedules = true;  // the figures show every run, whatever its schedule
+  sc.allow_mixed_tokenizers = true;  // and whatever its tokenizer (in the primary fit's loss unit)
+  d.loss_unit = sc.loss == "bpb" ? "bits/byte" : "nats/token";
   d.n_label = sc.params == "total" ? "parameters N" : "non-embedding parameters N";
   if (!d.runs.empty()) {
     auto ds = fit::dataset_from_runs(sweep_id, d.runs, sc, nullptr);

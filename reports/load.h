@@ -47,6 +47,7 @@ struct ReportData {
   std::vector<FitView> fits;          // approach 3 first, then 2, then 1
   std::vector<fit::Point> points;     // finished runs under the primary fit's conventions (total N, 6ND without one)
   std::string n_label = "parameters N";  // what N means in `points`
+  std::string loss_unit = "nats/token";  // what L means in `points`: the primary fit's unit (fit --loss)
   std::vector<std::string> notes;     // honest remarks: stale fits, unavailable data
   std::vector<fit::LrScan> lr_scans;  // the sweep's LR axis per (N, D), under the points' conventions
   std::optional<fit::FitRecord> lr_fit;  // the newest `fit --law lr` record of this scope

@@ -44,9 +44,11 @@ Rows run_rows(const ReportData& d) {
   const bool ladder = any([](auto& x) { return !x.parent_id.empty(); });
   const bool se = any([](auto& x) { return x.final_val_loss_se.has_value(); });
   const bool epochs = any([](auto& x) { return x.epochs.has_value(); });
+  const bool bpb = any([](auto& x) { return x.bytes_per_token.has_value(); });
   Rows r;
   r.headers = {"run", "name", "status", "shape", ">N", ">N non-emb", ">D (tokens)", ">C (FLOPs)", ">val loss"};
   if (se) r.headers.push_back(">val loss SE");
+  if (bpb) r.headers.push_back(">val bits/byte");
   r.headers.push_back(">train loss");
   if (epochs) r.headers.push_back(">epochs");
   if (ladder) r.headers.insert(r.headers.end(), {"parent", ">fork step"});
@@ -57,6 +59,7 @@ Rows run_rows(const ReportData& d) {
                                  si(static_cast<double>(x.params_non_embedding)), tokens, sci(run_compute(x)),
                                  loss_str(x.final_val_loss)};
     if (se) row.push_back(loss_str(x.final_val_loss_se));
+    if (bpb) row.push_back(loss_str(store::loss_bpb(x.final_val_loss, x.bytes_per_token)));
     row.push_back(loss_str(x.final_train_loss));
     if (epochs) row.push_back(x.epochs ? fmt::format("{:.3g}", *x.epochs) : "–");
     if (ladder) {
@@ -119,7 +122,7 @@ Rows forecast_rows(const FitView& f) {
   const bool loss = f.has_frontier();
   // Where a new run's loss will land is wider than where the law lies: both are shown.
   const bool pi = loss && f.model.pi.available && f.model.range;
-  if (loss) r.headers.push_back(">loss (nats/token)");
+  if (loss) r.headers.push_back(fmt::format(">loss ({})", fit::loss_unit(f.rec.conventions)));
   if (pi) r.headers.push_back(">loss 95% prediction interval");
   for (double C : {1e21, 1e22, 1e23, 1e24, 1e25}) {
     fit::Query q;

@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev libceres-dev libcli11-dev libfmt-dev doctest-dev libsqlite3-dev
-  libtomlplusplus-dev nlohmann-json3-dev python3-torch
+  libtomlplusplus-dev nlohmann-json3-dev python3-torch libsentencepiece-dev sentencepiece
   gnuplot-nox bible-kjv sqlite3 jq python3 libxml2-utils zlib1g-dev chromium
   "$@"
 )

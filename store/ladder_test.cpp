@@ -242,8 +242,8 @@ TEST_CASE("a v4 database from the 0.1.0 release upgrades to the latest schema an
     sqlite3_close(db);
   }
   auto s = Store::open(path);
-  CHECK(s->schema_version() == 6);  // v5 ladders, v6 MFU
-  CHECK(schema::latest() == 6);
+  CHECK(s->schema_version() == 7);  // v5 ladders, v6 MFU, v7 tokenizers
+  CHECK(schema::latest() == 7);
 
   const auto runs = s->runs();
   REQUIRE(runs.size() == 12);

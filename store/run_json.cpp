@@ -31,6 +31,9 @@ nlohmann::ordered_json run_fields(const Run& r) {
           {"final_train_loss", opt_json(r.final_train_loss)},
           {"final_val_loss", opt_json(r.final_val_loss)},
           {"final_val_loss_se", opt_json(r.final_val_loss_se)},
+          {"final_train_bpb", opt_json(loss_bpb(r.final_train_loss, r.train_bytes_per_token))},
+          {"final_val_bpb", opt_json(loss_bpb(r.final_val_loss, r.bytes_per_token))},
+          {"final_val_bpb_se", opt_json(loss_bpb(r.final_val_loss_se, r.bytes_per_token))},
           {"unique_tokens", opt_json(r.unique_tokens)},
           {"epochs", opt_json(r.epochs)},
           {"tokens_per_s", r.tokens_per_s},
@@ -44,6 +47,9 @@ nlohmann::ordered_json run_fields(const Run& r) {
           {"started_at", r.started_at},
           {"finished_at", r.finished_at},
           {"config_hash", r.config_hash},
+          {"tokenizer", r.tokenizer.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(r.tokenizer)},
+          {"bytes_per_token", opt_json(r.bytes_per_token)},
+          {"train_bytes_per_token", opt_json(r.train_bytes_per_token)},
           {"parent_id", r.parent_id.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(r.parent_id)},
           {"fork_step", r.fork_step ? nlohmann::ordered_json(*r.fork_step) : nlohmann::ordered_json()}};
 }

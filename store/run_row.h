@@ -10,15 +10,16 @@
 
 namespace scalelab::store {
 
-// Parameters 1..18, in this order: id, sweep_id, name, config_toml, config_hash,
+// Parameters 1..21, in this order: id, sweep_id, name, config_toml, config_hash,
 // shape, n_layer, d_model, n_head, seq_len, vocab, params_total,
 // params_non_embedding, flops_per_token, flop_convention, planned_tokens,
-// parent_id, fork_step. A branch's parent is part of what it is, so a ladder
-// sweep registering its branches writes it like the shape.
+// parent_id, fork_step, tokenizer, bytes_per_token, train_bytes_per_token. A
+// branch's parent is part of what it is, so a ladder sweep registering its
+// branches writes it like the shape; so is the tokenization of its data.
 #define SCALELAB_RUN_IDENTITY_COLS                                                                   \
   "id, sweep_id, name, config_toml, config_hash, shape, n_layer, d_model, n_head, seq_len, vocab, " \
   "params_total, params_non_embedding, flops_per_token, flop_convention, planned_tokens, parent_id, " \
-  "fork_step"
+  "fork_step, tokenizer, bytes_per_token, train_bytes_per_token"
 
 // A run's MFU from the tokens/s bound at RATE and the row's own FLOPs per token
 // and peak: NULL without a peak or a rate (docs/schema.md).
@@ -33,7 +34,8 @@ inline constexpr std::string_view kRunCols =
     "vocab, params_total, params_non_embedding, flops_per_token, flop_convention, "
     "planned_tokens, status, attempts, created_at, started_at, finished_at, heartbeat_at, error, "
     "steps_done, tokens_done, final_train_loss, final_val_loss, tokens_per_s, wall_s, unique_tokens, "
-    "epochs, final_val_loss_se, parent_id, fork_step, coalesce(accelerator, ''), peak_tflops, mfu";
+    "epochs, final_val_loss_se, parent_id, fork_step, coalesce(accelerator, ''), peak_tflops, mfu, "
+    "coalesce(tokenizer, ''), bytes_per_token, train_bytes_per_token";
 
 Run read_run(const sql::Stmt& st);
 

@@ -190,7 +190,19 @@ ALTER TABLE runs ADD COLUMN peak_tflops REAL;
 ALTER TABLE runs ADD COLUMN mfu REAL;
 )sql";
 
-constexpr std::array<std::string_view, 6> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6};
+// Version 7: bits per byte (docs/schema.md). The tokenizer a run's data was cut
+// with ("bytes", or "<kind>:<first 16 hex of the model's sha256>") and the bytes
+// per token of each split, so a loss in nats per token converts to bits per byte
+// (store::loss_bpb) and runs of different tokenizers are not fitted together in
+// nats. NULL where unknown: runs registered before v7, task data, tokens
+// directories without a meta.json.
+constexpr std::string_view kV7 = R"sql(
+ALTER TABLE runs ADD COLUMN tokenizer TEXT;
+ALTER TABLE runs ADD COLUMN bytes_per_token REAL;
+ALTER TABLE runs ADD COLUMN train_bytes_per_token REAL;
+)sql";
+
+constexpr std::array<std::string_view, 7> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6, kV7};
 
 int application_id(sqlite3* db) {
   sql::Stmt st(db, "PRAGMA application_id");

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <cmath>
 
 using namespace scalelab;
 using namespace scalelab::store;
@@ -123,4 +124,38 @@ TEST_CASE("a version 3 database gains the data-constrained columns, its runs rea
   CHECK(r->accelerator.empty());  // v6: trained before MFU was recorded
   CHECK_FALSE(r->peak_tflops);
   CHECK_FALSE(r->mfu);
+  CHECK(r->tokenizer.empty());  // v7: registered before tokenizers were recorded
+  CHECK_FALSE(r->bytes_per_token);
+  CHECK_FALSE(loss_bpb(r->final_val_loss, r->bytes_per_token));
+}
+
+TEST_CASE("a version 6 database gains the tokenizer columns; set_tokenization fills them") {
+  TempDir dir;
+  const std::string path = dir.file("v6.db");
+  {
+    Db d(path);
+    schema::migrate(d.db, path, schema::migrations().first(6));
+    REQUIRE(schema::user_version(d.db) == 6);
+    sql::exec(d.db,
+              "INSERT INTO runs (id, name, config_toml, config_hash, shape, n_layer, d_model, n_head, seq_len, "
+              "vocab, params_total, params_non_embedding, flops_per_token, flop_convention, planned_tokens, "
+              "status, created_at, steps_done, tokens_done, final_val_loss, accelerator) VALUES "
+              "('0123456789abcdef', 'old', '', '0123456789abcdef', 'L1-D8-H1-T8', 1, 8, 1, 8, 256, 100, 80, 1e3, "
+              "'6N', 1e5, 'done', '2026-01-01T00:00:00Z', 10, 1e5, 2.5, 'cpu')");
+  }
+  auto s = Store::open(path);
+  CHECK(s->schema_version() == 7);
+  auto r = s->run("0123");
+  REQUIRE(r);
+  CHECK(r->accelerator == "cpu");  // v6 data untouched
+  CHECK(r->tokenizer.empty());
+  CHECK_FALSE(r->bytes_per_token);
+  CHECK_FALSE(r->train_bytes_per_token);
+  r->tokenizer = "bytes";
+  r->bytes_per_token = r->train_bytes_per_token = 1.0;
+  s->set_tokenization(*r);
+  r = s->run("0123");
+  CHECK(r->tokenizer == "bytes");
+  CHECK(*r->bytes_per_token == 1.0);
+  CHECK(*loss_bpb(r->final_val_loss, r->bytes_per_token) == doctest::Approx(2.5 / std::log(2.0)));
 }

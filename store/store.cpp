@@ -45,7 +45,7 @@ constexpr std::string_view kInsertRun =
     "heartbeat_at, error, steps_done, tokens_done, final_train_loss, final_val_loss, "
     "tokens_per_s, wall_s, unique_tokens, epochs, final_val_loss_se) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
     "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, "
-    "?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34) "
+    "?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37) "
     "ON CONFLICT (id) DO NOTHING";
 
 }  // namespace
@@ -89,6 +89,9 @@ Run read_run(const Stmt& st) {
   r.accelerator = st.col_text(34);
   r.peak_tflops = st.col_opt_real(35);
   r.mfu = st.col_opt_real(36);
+  r.tokenizer = st.col_text(37);
+  r.bytes_per_token = st.col_opt_real(38);
+  r.train_bytes_per_token = st.col_opt_real(39);
   return r;
 }
 
@@ -98,22 +101,22 @@ void bind_run(Stmt& st, const Run& r) {
   if (r.id.empty()) throw std::invalid_argument("add_run: a run needs an id");
   check_status(r.status);
   bind_run_identity(st, r, r.sweep_id)
-      .bind_text(19, r.status)
-      .bind_int(20, r.attempts)
-      .bind_text(21, r.created_at.empty() ? now_iso8601() : r.created_at)
-      .bind_text_or_null(22, r.started_at)
-      .bind_text_or_null(23, r.finished_at)
-      .bind_text_or_null(24, r.heartbeat_at)
-      .bind_text_or_null(25, r.error)
-      .bind_int(26, r.steps_done)
-      .bind_real(27, r.tokens_done)
-      .bind_real(28, r.final_train_loss)
-      .bind_real(29, r.final_val_loss)
-      .bind_real(30, r.tokens_per_s)
-      .bind_real(31, r.wall_s)
-      .bind_real(32, r.unique_tokens)
-      .bind_real(33, r.epochs)
-      .bind_real(34, r.final_val_loss_se);
+      .bind_text(22, r.status)
+      .bind_int(23, r.attempts)
+      .bind_text(24, r.created_at.empty() ? now_iso8601() : r.created_at)
+      .bind_text_or_null(25, r.started_at)
+      .bind_text_or_null(26, r.finished_at)
+      .bind_text_or_null(27, r.heartbeat_at)
+      .bind_text_or_null(28, r.error)
+      .bind_int(29, r.steps_done)
+      .bind_real(30, r.tokens_done)
+      .bind_real(31, r.final_train_loss)
+      .bind_real(32, r.final_val_loss)
+      .bind_real(33, r.tokens_per_s)
+      .bind_real(34, r.wall_s)
+      .bind_real(35, r.unique_tokens)
+      .bind_real(36, r.epochs)
+      .bind_real(37, r.final_val_loss_se);
 }
 
 }  // namespace
@@ -136,7 +139,10 @@ sql::Stmt& bind_run_identity(sql::Stmt& st, const Run& r, const std::string& swe
       .bind_text(15, r.flop_convention)
       .bind_real(16, r.planned_tokens)
       .bind_text_or_null(17, r.parent_id)
-      .bind_int(18, r.fork_step);
+      .bind_int(18, r.fork_step)
+      .bind_text_or_null(19, r.tokenizer)
+      .bind_real(20, r.bytes_per_token)
+      .bind_real(21, r.train_bytes_per_token);
 }
 
 std::string now_iso8601() {

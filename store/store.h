@@ -61,7 +61,19 @@ struct Run {
   // flops_per_token / (peak_tflops x 1e12), unset without a peak (docs/sweeps.md).
   std::string accelerator;
   std::optional<double> peak_tflops, mfu;
+  // Schema v7: the tokenizer of the run's data ("bytes" for text data, else
+  // "<kind>:<16 hex of its model's sha256>"; "" where unknown) and the bytes per
+  // token of its validation and training splits; see loss_bpb.
+  std::string tokenizer;
+  std::optional<double> bytes_per_token, train_bytes_per_token;
 };
+
+// Bits per byte of a loss in nats per token, given the bytes per token of the
+// split it was measured on (Run::bytes_per_token for validation losses,
+// train_bytes_per_token for training ones): nullopt when either is unknown. The
+// store's one conversion (trainer/bpb.h has the formula); bpb is not stored, so
+// it follows the run's bytes per token wherever a loss is shown (docs/schema.md).
+std::optional<double> loss_bpb(std::optional<double> nats_per_token, std::optional<double> bytes_per_token);
 
 // Which of the trunk's rows at exactly the fork step a branch inherits
 // (copy_trunk_rows). A run trained on its own from step 0 logs step s only if s
@@ -152,6 +164,8 @@ struct SweepRun {
   std::string branch_config_toml;
   std::string accelerator;  // schema v6, as in Run
   std::optional<double> peak_tflops, mfu;
+  std::string tokenizer;  // schema v7, as in Run
+  std::optional<double> bytes_per_token, train_bytes_per_token;
 };
 
 struct CancelResult {
@@ -197,6 +211,9 @@ class Store {
   // Where this attempt trains and the peak its MFU is measured against (nullopt:
   // none known, so no MFU). heartbeat and finish_run then keep mfu current.
   void set_accelerator(const std::string& id, const std::string& accelerator, std::optional<double> peak_tflops);
+  // The tokenizer and bytes per token of the data the run trains on now (a run
+  // registered before schema v7 gets them when it next starts).
+  void set_tokenization(const Run& r);
   // Terminal or resting state with the run's summary; error may be empty.
   void finish_run(const Run& summary);  // writes status, error, steps/tokens/losses, finished_at
   void set_status(const std::string& id, const std::string& status, const std::string& error = "");

@@ -424,3 +424,35 @@ TEST_CASE("reading one run's curve from a million-row metrics table is fast" * d
                       1e3 * secs(t2 - t1) / kReads, kSteps));
   CHECK(secs(t2 - t1) / kReads < 0.05);
 }
+
+TEST_CASE("a run's tokenizer and bytes per token round-trip through add_run and register_sweep") {
+  TempDir dir;
+  auto s = Store::open(dir.file("s.db"));
+  auto bpe = make_run("aaaa000000000001");
+  bpe.tokenizer = "sentencepiece:ab12ab12ab12ab12";
+  bpe.bytes_per_token = 3.5;
+  bpe.train_bytes_per_token = 3.25;
+  auto task = make_run("aaaa000000000002");  // no tokenizer: task data
+  REQUIRE(s->add_runs({bpe, task}) == 2);
+  auto text = make_run("aaaa000000000003", "sw1");
+  text.tokenizer = "bytes";
+  text.bytes_per_token = text.train_bytes_per_token = 1.0;
+  s->register_sweep(Sweep{"sw1", "one", "", ""}, {text});
+
+  const auto got = s->run("aaaa000000000001");
+  REQUIRE(got);
+  CHECK(got->tokenizer == "sentencepiece:ab12ab12ab12ab12");
+  CHECK(*got->bytes_per_token == 3.5);
+  CHECK(*got->train_bytes_per_token == 3.25);
+  CHECK(*loss_bpb(2.0, got->bytes_per_token) == doctest::Approx(2.0 / (std::log(2.0) * 3.5)));
+  const auto none = s->run("aaaa000000000002");
+  CHECK(none->tokenizer.empty());
+  CHECK_FALSE(none->bytes_per_token);
+  CHECK_FALSE(loss_bpb(2.0, none->bytes_per_token));
+  CHECK_FALSE(loss_bpb(std::nullopt, 1.0));
+  const auto members = s->sweep_runs("sw1");
+  REQUIRE(members.size() == 1);
+  CHECK(members[0].tokenizer == "bytes");
+  CHECK(*members[0].bytes_per_token == 1.0);
+  CHECK(*members[0].train_bytes_per_token == 1.0);
+}

@@ -67,15 +67,21 @@ int Store::register_sweep(const Sweep& s, const std::vector<Run>& rs) {
     // A new run starts with the schema's defaults: pending, no attempts, no results.
     Stmt ins(db_,
              "INSERT INTO runs (" SCALELAB_RUN_IDENTITY_COLS ", created_at) "
-             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) "
              "ON CONFLICT (id) DO NOTHING");
+    Stmt fill(db_, "UPDATE runs SET tokenizer = ?2, bytes_per_token = ?3, train_bytes_per_token = ?4 "
+                   "WHERE id = ?1 AND tokenizer IS NULL AND ?2 IS NOT NULL");
     int added = 0;
     const auto now = now_iso8601();
     for (const auto& r : rs) {
       if (r.id.empty()) throw std::invalid_argument("register_sweep: a run needs an id");
-      bind_run_identity(ins, r, s.id).bind_text(19, now);
+      bind_run_identity(ins, r, s.id).bind_text(22, now);
       ins.run();
       added += sqlite3_changes(db_);
+      // A run registered before schema v7 learns its tokenization now.
+      fill.bind_text(1, r.id).bind_text_or_null(2, r.tokenizer).bind_real(3, r.bytes_per_token).bind_real(4,
+          r.train_bytes_per_token);
+      fill.run();
     }
     // The membership is what the config says now: an edit that drops a point
     // drops it from the sweep (its run and results stay in the database).
@@ -105,7 +111,8 @@ std::vector<SweepRun> Store::sweep_runs(const std::string& sweep_id) const {
                      "r.peak_tflops, r.mfu, l.run_id IS NOT NULL, {} "
                      "FROM sweep_runs s JOIN runs r ON r.id = s.run_id LEFT JOIN leases l ON l.run_id = r.id "
                      "WHERE s.sweep_id = ?1 ORDER BY s.position",
-                     "l.run_id, l.owner, l.host, l.pid, coalesce(l.worker_pid, 0), l.expires_at"));
+                     "l.run_id, l.owner, l.host, l.pid, coalesce(l.worker_pid, 0), l.expires_at, "
+                     "coalesce(r.tokenizer, ''), r.bytes_per_token, r.train_bytes_per_token"));
     st.bind_text(1, sweep_id);
     std::vector<SweepRun> out;
     while (st.step()) {
@@ -139,6 +146,9 @@ std::vector<SweepRun> Store::sweep_runs(const std::string& sweep_id) const {
       r.peak_tflops = st.col_opt_real(26);
       r.mfu = st.col_opt_real(27);
       if (st.col_int(28)) r.lease = read_lease(st, 29);
+      r.tokenizer = st.col_text(35);
+      r.bytes_per_token = st.col_opt_real(36);
+      r.train_bytes_per_token = st.col_opt_real(37);
       out.push_back(std::move(r));
     }
     return out;

@@ -10,6 +10,7 @@
 #include "common/table.h"
 #include "common/hash.h"
 #include "sweep/task_config.h"
+#include "trainer/bpb.h"
 
 namespace scalelab::sweep {
 
@@ -165,6 +166,26 @@ std::string canonical_toml(const RunConfig& rc) { return config::canonical_toml(
 
 std::string run_id(const RunConfig& rc) { return hex64(fnv1a64(canonical_toml(rc))); }
 
+namespace {
+
+// The tokenizer of a run's data and its splits' bytes per token, so its losses
+// have bits per byte (docs/schema.md): text is read a byte per token; a tokens
+// directory says in its meta.json (one without it, and task data, have none).
+void set_tokenization(store::Run& r, const trainer::DataConfig& d) {
+  if (d.kind == "text") {
+    r.tokenizer = "bytes";
+    r.bytes_per_token = r.train_bytes_per_token = 1.0;
+  } else if (d.kind == "tokens") {
+    if (auto meta = trainer::read_tokens_meta(d.path)) {
+      r.tokenizer = meta->tokenizer_kind + ":" + meta->sha256.substr(0, 16);
+      r.bytes_per_token = meta->val.bytes_per_token;
+      r.train_bytes_per_token = meta->train.bytes_per_token;
+    }
+  }
+}
+
+}  // namespace
+
 store::Run run_record(const RunConfig& rc, const std::string& sweep_id) {
   const auto& s = rc.spec;
   auto counts = trainer::count_params(s.model);
@@ -185,6 +206,7 @@ store::Run run_record(const RunConfig& rc, const std::string& sweep_id) {
   r.flops_per_token = trainer::flops_per_token(s.model, s.flop_convention, s.param_convention);
   r.flop_convention = s.flop_convention + "/" + s.param_convention;
   r.planned_tokens = static_cast<double>(trainer::total_steps(s)) * static_cast<double>(s.batch_tokens);
+  set_tokenization(r, s.data);
   return r;
 }
 

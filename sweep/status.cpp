@@ -121,7 +121,7 @@ std::vector<std::string> render_status(const SweepStatus& s, int max_rows) {
       out.push_back("    " + text.substr(start, end - start));
   };
   if (s.running > 0) {
-    Table t({"id", "name", ">step", ">tokens", ">loss", ">tok/s", ">MFU", ">attempt", "note"});
+    Table t({"id", "name", ">step", ">tokens", ">loss", ">bpb", ">tok/s", ">MFU", ">attempt", "note"});
     int n = 0;
     for (auto& r : s.runs) {
       if (sweep_state(r) != "running") continue;
@@ -130,6 +130,7 @@ std::vector<std::string> render_status(const SweepStatus& s, int max_rows) {
       t.add({short_id(r.id), r.name, std::to_string(r.steps_done),
              fmt::format("{}/{}", si(r.tokens_done), si(r.planned_tokens)),
              it != s.live_loss.end() ? fmt::format("{:.4f}", it->second) : "-",
+             it != s.live_loss.end() ? loss(store::loss_bpb(it->second, r.train_bytes_per_token)) : "-",
              r.tokens_per_s > 0 ? si(r.tokens_per_s) : "-", mfu_text(r.mfu), std::to_string(r.attempts),
              age_s(r.heartbeat_at) > kStaleHeartbeatS
                  ? fmt::format("no heartbeat for {}", duration(age_s(r.heartbeat_at)))
@@ -157,9 +158,12 @@ std::vector<std::string> render_status(const SweepStatus& s, int max_rows) {
       double la = a.final_val_loss.value_or(INFINITY), lb = b.final_val_loss.value_or(INFINITY);
       return la < lb;
     });
-    if (best != s.runs.end() && best->final_val_loss)
-      out.push_back(fmt::format("  lowest val loss: {} {} ({}){}", loss(best->final_val_loss), best->name,
-                                short_id(best->id), best->mfu ? ", MFU " + mfu_text(best->mfu) : ""));
+    if (best != s.runs.end() && best->final_val_loss) {
+      const auto bpb = store::loss_bpb(best->final_val_loss, best->bytes_per_token);
+      out.push_back(fmt::format("  lowest val loss: {}{} {} ({}){}", loss(best->final_val_loss),
+                                bpb ? fmt::format(" ({:.4f} bits/byte)", *bpb) : "", best->name, short_id(best->id),
+                                best->mfu ? ", MFU " + mfu_text(best->mfu) : ""));
+    }
   }
   return out;
 }

@@ -51,6 +51,11 @@ json run_json(const SweepView& v, const store::SweepRun& r) {
           {"loss", live != s.live_loss.end() ? json(live->second) : json()},
           {"final_train_loss", opt_json(r.final_train_loss)},
           {"final_val_loss", opt_json(r.final_val_loss)},
+          {"loss_bpb", live != s.live_loss.end() ? opt_json(store::loss_bpb(live->second, r.train_bytes_per_token)) : json()},
+          {"final_train_bpb", opt_json(store::loss_bpb(r.final_train_loss, r.train_bytes_per_token))},
+          {"final_val_bpb", opt_json(store::loss_bpb(r.final_val_loss, r.bytes_per_token))},
+          {"tokenizer", r.tokenizer.empty() ? json() : json(r.tokenizer)},
+          {"bytes_per_token", opt_json(r.bytes_per_token)},
           {"attempts", r.attempts},
           {"failures", r.failures},
           {"error", r.error.empty() ? json() : json(r.error)},
@@ -144,6 +149,11 @@ namespace {
 
 std::string loss_cell(const std::optional<double>& v) { return v ? fmt::format("{:.4f}", *v) : std::string("-"); }
 
+// Bits per byte, "-" where the run's bytes per token are unknown (task data, tokens without meta.json).
+std::string bpb_cell(const std::optional<double>& nats, const std::optional<double>& bytes_per_token) {
+  return loss_cell(store::loss_bpb(nats, bytes_per_token));
+}
+
 // The final pass's standard error over its held-out sequences (docs/config.md, eval.final_tokens).
 std::string val_cell(const store::Run& r) {
   if (r.final_val_loss && r.final_val_loss_se) return fmt::format("{:.4f} ±{:.4f}", *r.final_val_loss, *r.final_val_loss_se);
@@ -155,14 +165,14 @@ std::string val_cell(const store::Run& r) {
 std::string render_runs(const std::vector<store::Run>& runs) {
   const bool ladder = std::any_of(runs.begin(), runs.end(), [](auto& r) { return !r.parent_id.empty(); });
   std::vector<std::string> head{"id", "name", "shape", ">N", ">N non-emb", ">tokens", ">epochs", "status", ">val loss",
-                                ">train loss", ">tok/s", ">MFU"};
+                                ">val bpb", ">train loss", ">tok/s", ">MFU"};
   if (ladder) head.insert(head.end(), {"parent", ">fork step"});
   Table t(head);
   for (auto& r : runs) {
     std::vector<std::string> row{r.id.substr(0, 12), r.name, r.shape, si(r.params_total), si(r.params_non_embedding),
                                  fmt::format("{}/{}", si(r.tokens_done), si(r.planned_tokens)),
                                  r.epochs ? fmt::format("{:.3g}", *r.epochs) : "-", r.status, val_cell(r),
-                                 loss_cell(r.final_train_loss), r.tokens_per_s > 0 ? si(r.tokens_per_s) : "-",
+                                 bpb_cell(r.final_val_loss, r.bytes_per_token), loss_cell(r.final_train_loss), r.tokens_per_s > 0 ? si(r.tokens_per_s) : "-",
                                  mfu_text(r.mfu)};
     if (ladder) {
       row.push_back(r.parent_id.empty() ? "-" : r.parent_id.substr(0, 12));

@@ -104,6 +104,18 @@ store::Run summary_of(const store::Run& record, const trainer::TrainResult& res,
   return s;
 }
 
+// A run registered before schema v7, or whose data was tokenized again since,
+// records the tokenization it trains on now, so its losses convert to bits per byte.
+void refresh_tokenization(store::Store& st, store::Run& record, const store::Run& fresh) {
+  if (record.tokenizer == fresh.tokenizer && record.bytes_per_token == fresh.bytes_per_token &&
+      record.train_bytes_per_token == fresh.train_bytes_per_token)
+    return;
+  record.tokenizer = fresh.tokenizer;
+  record.bytes_per_token = fresh.bytes_per_token;
+  record.train_bytes_per_token = fresh.train_bytes_per_token;
+  st.set_tokenization(record);
+}
+
 nlohmann::json opt_json(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nullptr; }
 
 }  // namespace
@@ -121,6 +133,7 @@ PreparedRun prepare_run(const TrainRequest& r, const std::vector<GpuInfo>& gpus)
     p.config = load_run_config(r.config);
     // Everything that can be known bad is refused before the store is touched.
     trainer::check_data_fits(p.config.spec);
+    (void)run_record(p.config);  // reads a tokens directory's meta.json: a malformed one is refused here
     try {
       trainer::check_memory(p.config.spec, r.device);
     } catch (const UserError& e) {
@@ -136,6 +149,7 @@ PreparedRun prepare_run(const TrainRequest& r, const std::vector<GpuInfo>& gpus)
   }
   p.peak = resolve_peak(r.device, r.peak_tflops, gpus);
   p.record = run_record(p.config);
+  const store::Run fresh = p.record;
   if (!existing) existing = p.store->run(p.record.id);
   // A registered run keeps its stored id (and so its checkpoint directory) even
   // where a newer parser would hash its config differently (docs/config.md).
@@ -146,6 +160,7 @@ PreparedRun prepare_run(const TrainRequest& r, const std::vector<GpuInfo>& gpus)
   if (drop_foreign_checkpoint(*p.store, p.record.id, ckpt)) p.dropped_checkpoint = ckpt.string();
   if (existing) {
     p.settled = !admit_existing(r, *existing, ckpt);
+    if (!p.settled) refresh_tokenization(*p.store, p.record, fresh);
   } else {
     p.store->add_run(p.record);
   }
@@ -249,7 +264,6 @@ TrainOutcome train_run(PreparedRun& p, const TrainRequest& r, const std::atomic<
   }
   o.summary = summary_of(p.record, o.result, p.peak);
   st.finish_run(o.summary);
-  o.bytes = p.config.spec.data.kind == "text";
   o.exit_code = o.result.status == "diverged" ? kExitDiverged : 0;
   return o;
 }
@@ -267,6 +281,9 @@ nlohmann::json end_event(const TrainOutcome& o) {
                       {"final_train_loss", opt_json(res.final_train_loss)},
                       {"final_val_loss", opt_json(res.final_val_loss)},
                       {"final_val_loss_se", opt_json(r.final_val_loss_se)},
+                      {"final_val_bpb", opt_json(store::loss_bpb(res.final_val_loss, r.bytes_per_token))},
+                      {"tokenizer", r.tokenizer.empty() ? nlohmann::json() : nlohmann::json(r.tokenizer)},
+                      {"bytes_per_token", opt_json(r.bytes_per_token)},
                       {"unique_tokens", opt_json(r.unique_tokens)},
                       {"epochs", opt_json(r.epochs)},
                       {"mfu", opt_json(r.mfu)},
@@ -314,8 +331,9 @@ std::vector<std::string> task_lines(const std::vector<trainer::EvalRow>& evals) 
 std::vector<std::string> render_outcome(const TrainOutcome& o) {
   const auto& r = o.summary;
   const auto& res = o.result;
-  const std::string bpb =
-      o.bytes && res.final_val_loss ? fmt::format(" ({:.3f} bits/byte)", *res.final_val_loss / std::log(2.0)) : "";
+  // Bits per byte where the data's bytes per token are known (docs/schema.md).
+  const auto val_bpb = store::loss_bpb(res.final_val_loss, r.bytes_per_token);
+  const std::string bpb = val_bpb ? fmt::format(" ({:.3f} bits/byte)", *val_bpb) : "";
   std::vector<std::string> out{fmt::format(
       "run {} {}: {} after {} steps, {} tokens in {}, {} tok/s, MFU {}; val loss {}{}, train loss {}", r.id,
       r.shape, res.status, res.steps, si(res.tokens), duration(res.wall_s), si(res.tokens_per_s), mfu_text(r.mfu),

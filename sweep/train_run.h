@@ -58,7 +58,6 @@ PreparedRun prepare_run(const TrainRequest& r);  // asks the driver on a CUDA de
 struct TrainOutcome {
   store::Run summary;  // as recorded in the store
   trainer::TrainResult result;
-  bool bytes = false;  // byte-level text: losses also read as bits per byte
   int exit_code = 0;   // kExitDiverged for a diverged run
 };
 

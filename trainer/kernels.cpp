@@ -1,9 +1,12 @@
 #include "trainer/kernels.h"
 
 #include <ATen/Parallel.h>
+#include <immintrin.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "trainer/gemm.h"
@@ -82,6 +85,111 @@ struct LinearNoBiasFn : torch::autograd::Function<LinearNoBiasFn> {
   }
 };
 
+// Causal softmax rows: row r of a head's T x T scores has r + 1 keys, so only the
+// lower triangle is exponentiated (at T = 64 that is half the work of a masked
+// full softmax) and the upper part is written as zeros, as the blocked GEMMs read it.
+// exp is Cephes' expf polynomial (~2 ulp), in vector and scalar form with the same
+// operations (no FMA: the target has none), so each row's result depends on its
+// length only, not on where the 8-lane boundary falls.
+constexpr float kExpP[6] = {1.9875691500E-4f, 1.3981999507E-3f, 8.3334519073E-3f,
+                            4.1665795894E-2f, 1.6666665459E-1f, 5.0000001201E-1f};
+constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+constexpr float kExpMin = -87.0f;  // below it expf leaves the normal range; NaN passes through
+
+inline float exp_scalar(float x) {
+  x = std::max(x, kExpMin);
+  const float fx = std::floor(x * kLog2e + 0.5f);
+  x = x - fx * kLn2Hi;
+  x = x - fx * kLn2Lo;
+  const float z = x * x;
+  float y = kExpP[0];
+  for (int i = 1; i < 6; ++i) y = y * x + kExpP[i];
+  y = y * z + x + 1.0f;
+  return y * std::bit_cast<float>((static_cast<int32_t>(fx) + 127) << 23);
+}
+
+__attribute__((target("avx2"))) inline __m256 exp_avx2(__m256 x) {
+  x = _mm256_max_ps(_mm256_set1_ps(kExpMin), x);  // NaN in x stays NaN, as std::max(x, min)
+  const __m256 fx = _mm256_floor_ps(_mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _mm256_set1_ps(0.5f)));
+  x = _mm256_sub_ps(x, _mm256_mul_ps(fx, _mm256_set1_ps(kLn2Hi)));
+  x = _mm256_sub_ps(x, _mm256_mul_ps(fx, _mm256_set1_ps(kLn2Lo)));
+  const __m256 z = _mm256_mul_ps(x, x);
+  __m256 y = _mm256_set1_ps(kExpP[0]);
+  for (int i = 1; i < 6; ++i) y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(kExpP[i]));
+  y = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(y, z), x), _mm256_set1_ps(1.0f));
+  const __m256i n = _mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127));
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(_mm256_slli_epi32(n, 23)));
+}
+
+__attribute__((target("avx2"))) inline float hsum(__m256 v) {
+  alignas(32) float l[8];
+  _mm256_store_ps(l, v);
+  return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+}
+
+// x[0, n) <- softmax(x[0, n)), x[n, len) <- 0; the exponentials of x[0, k) in
+// vector form (k a multiple of 8, 0 without AVX2), their sum in `sum`.
+inline void softmax_finish(float* x, int64_t k, int64_t n, int64_t len, float mx, float sum) {
+  for (int64_t j = k; j < n; ++j) sum += (x[j] = exp_scalar(x[j] - mx));
+  const float inv = 1.0f / sum;
+  for (int64_t j = 0; j < n; ++j) x[j] *= inv;
+  std::fill(x + n, x + len, 0.0f);
+}
+
+inline float row_max(const float* x, int64_t n) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < n; ++j) mx = std::max(mx, x[j]);
+  return mx;
+}
+
+__attribute__((target("avx2"))) void softmax_row_avx2(float* x, int64_t n, int64_t len) {
+  const float mx = row_max(x, n);
+  const __m256 m = _mm256_set1_ps(mx);
+  __m256 acc = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + j), m));
+    _mm256_storeu_ps(x + j, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  softmax_finish(x, j, n, len, mx, hsum(acc));
+}
+
+void softmax_row_plain(float* x, int64_t n, int64_t len) { softmax_finish(x, 0, n, len, row_max(x, n), 0); }
+
+// d[0, n) <- p * (d - dot) with dot = sum(p * d) (its first k terms summed already).
+inline void softmax_backward_finish(float* d, const float* p, int64_t k, int64_t n, int64_t len, float dot) {
+  for (int64_t j = k; j < n; ++j) dot += p[j] * d[j];
+  for (int64_t j = 0; j < n; ++j) d[j] = p[j] * (d[j] - dot);
+  std::fill(d + n, d + len, 0.0f);
+}
+
+__attribute__((target("avx2"))) void softmax_backward_row_avx2(float* d, const float* p, int64_t n, int64_t len) {
+  __m256 acc = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(p + j), _mm256_loadu_ps(d + j)));
+  softmax_backward_finish(d, p, j, n, len, hsum(acc));
+}
+
+bool have_avx2() {
+  static const bool yes = __builtin_cpu_supports("avx2");
+  return yes;
+}
+
+// Row r of a T x T head block holds the causal row with r + 1 keys.
+void causal_softmax(float* s, int64_t T) {
+  const bool avx2 = have_avx2();
+  for (int64_t r = 0; r < T; ++r)
+    avx2 ? softmax_row_avx2(s + r * T, r + 1, T) : softmax_row_plain(s + r * T, r + 1, T);
+}
+
+void causal_softmax_backward(float* d, const float* p, int64_t T) {
+  const bool avx2 = have_avx2();
+  for (int64_t r = 0; r < T; ++r)
+    avx2 ? softmax_backward_row_avx2(d + r * T, p + r * T, r + 1, T)
+         : softmax_backward_finish(d + r * T, p + r * T, 0, r + 1, T, 0);
+}
+
 // Causal attention over [B, T, 3C] in row blocks: block [r0, r1) of queries only
 // sees keys [0, r1), so the GEMMs skip the masked upper triangle except inside
 // the diagonal blocks. The probabilities P [B, H, T, T] are saved for backward.
@@ -116,7 +224,6 @@ struct CausalAttentionFn : torch::autograd::Function<CausalAttentionFn> {
     Tensor s = at::empty({g.B, g.H, T, T}, qkv.options());
     const float* QKV = f32(qkv);
     float* S = f32m(s);
-    const float ninf = -std::numeric_limits<float>::infinity();
     for_each_head(g, [&](int64_t b, int64_t h, int64_t bh) {
       const float* q = QKV + g.qkv_off(b, h);
       float* Sh = S + bh * T * T;
@@ -125,10 +232,9 @@ struct CausalAttentionFn : torch::autograd::Function<CausalAttentionFn> {
         sgemm(false, true, r1 - r0, r1, g.hd, g.scale, q + r0 * ld, ld, q + g.C, ld, 0,
               Sh + r0 * T, T);
       }
-      for (int64_t r = 0; r < T; ++r) std::fill(Sh + r * T + r + 1, Sh + (r + 1) * T, ninf);
+      causal_softmax(Sh, T);
     });
-    Tensor p = at::_softmax(s, -1, false);
-    s.reset();
+    Tensor p = s;  // the probabilities, in place
     Tensor y = at::empty({g.B, T, g.C}, qkv.options());
     const float* P = f32(p);
     float* Y = f32m(y);
@@ -158,7 +264,7 @@ struct CausalAttentionFn : torch::autograd::Function<CausalAttentionFn> {
     Tensor gqkv = at::empty_like(qkv);
     const float *QKV = f32(qkv), *P = f32(p), *GY = f32(gy);
     float *DP = f32m(dp), *GQKV = f32m(gqkv);
-    // dP = dY V^T (lower blocks only; the rest must be finite for softmax backward: 0)
+    // dP = dY V^T (lower blocks only; causal_softmax_backward reads no more)
     // and dV = P^T dY, where key block [c0, c1) only receives from queries >= c0.
     for_each_head(g, [&](int64_t b, int64_t h, int64_t bh) {
       const float* v = QKV + g.qkv_off(b, h) + 2 * g.C;
@@ -169,14 +275,12 @@ struct CausalAttentionFn : torch::autograd::Function<CausalAttentionFn> {
       for (int64_t i = 0, r0 = 0; r0 < T; ++i, r0 = i * kBlock) {
         const int64_t r1 = g.block_end(i);
         sgemm(false, true, r1 - r0, r1, g.hd, 1, gyh + r0 * g.C, g.C, v, ld, 0, DPh + r0 * T, T);
-        for (int64_t r = r0; r < r1; ++r) std::fill(DPh + r * T + r1, DPh + (r + 1) * T, 0.0f);
         sgemm(true, false, r1 - r0, g.hd, T - r0, 1, Ph + r0 * T + r0, T, gyh + r0 * g.C, g.C, 0,
               gv + r0 * ld, ld);
       }
+      causal_softmax_backward(DPh, Ph, T);  // dS, in place; the upper triangle zero
     });
-    Tensor ds = at::_softmax_backward_data(dp, p, -1, at::kFloat);
-    dp.reset();
-    const float* DS = f32(ds);
+    const float* DS = DP;
     // dQ = scale dS K (lower blocks), dK = scale dS^T Q (queries >= c0).
     for_each_head(g, [&](int64_t b, int64_t h, int64_t bh) {
       const float* q = QKV + g.qkv_off(b, h);

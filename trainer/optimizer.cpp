@@ -1,5 +1,6 @@
 #include "trainer/optimizer.h"
 
+#include <immintrin.h>
 #include <torch/version.h>
 
 #include <algorithm>
@@ -9,6 +10,59 @@
 #include <utility>
 
 namespace scalelab::trainer {
+
+namespace {
+
+// The scalars of one CPU update piece, as float: what the element-wise ops see.
+struct AdamWScalars {
+  float decay;  // multiplies the parameter first; 1 where there is none (exact)
+  float w1;     // 1 - beta1, the lerp weight of the first moment
+  float b2, c2;  // v = v * beta2 + (1 - beta2) * g * g
+  float sqrt_bc2, eps, step;  // p += step * m / (sqrt(v) / sqrt_bc2 + eps)
+};
+
+// One element, in the order of the element-wise ops it replaces (lerp_ with a
+// weight < 0.5, mul_ + addcmul_, sqrt + div_ + add_, addcdiv_). Separate multiplies
+// and adds, never contracted to FMAs (this file's ISA has none), so that the
+// vector loop below gives the same bits and a run does not depend on the CPU's ISA.
+inline void adamw_one(float& p, float g, float& m, float& v, const AdamWScalars& s) {
+  const float mi = m + s.w1 * (g - m);
+  const float vi = v * s.b2 + s.c2 * g * g;
+  const float d = std::sqrt(vi) / s.sqrt_bc2 + s.eps;
+  p = p * s.decay + s.step * (mi / d);
+  m = mi, v = vi;
+}
+
+void adamw_scalar(float* p, const float* g, float* m, float* v, std::int64_t n, const AdamWScalars& s) {
+  for (std::int64_t i = 0; i < n; ++i) adamw_one(p[i], g[i], m[i], v[i], s);
+}
+
+// The same arithmetic eight lanes at a time; AVX only (no FMA), as above.
+__attribute__((target("avx"))) void adamw_avx(float* p, const float* g, float* m, float* v, std::int64_t n,
+                                               const AdamWScalars& s) {
+  const __m256 decay = _mm256_set1_ps(s.decay), w1 = _mm256_set1_ps(s.w1), b2 = _mm256_set1_ps(s.b2),
+               c2 = _mm256_set1_ps(s.c2), sbc2 = _mm256_set1_ps(s.sqrt_bc2), eps = _mm256_set1_ps(s.eps),
+               step = _mm256_set1_ps(s.step);
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 gi = _mm256_loadu_ps(g + i), m0 = _mm256_loadu_ps(m + i), v0 = _mm256_loadu_ps(v + i);
+    const __m256 mi = _mm256_add_ps(m0, _mm256_mul_ps(w1, _mm256_sub_ps(gi, m0)));
+    const __m256 vi = _mm256_add_ps(_mm256_mul_ps(v0, b2), _mm256_mul_ps(_mm256_mul_ps(c2, gi), gi));
+    const __m256 d = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), sbc2), eps);
+    const __m256 pi = _mm256_mul_ps(_mm256_loadu_ps(p + i), decay);
+    _mm256_storeu_ps(p + i, _mm256_add_ps(pi, _mm256_mul_ps(step, _mm256_div_ps(mi, d))));
+    _mm256_storeu_ps(m + i, mi);
+    _mm256_storeu_ps(v + i, vi);
+  }
+  adamw_scalar(p + i, g + i, m + i, v + i, n - i, s);
+}
+
+void adamw_cpu(float* p, const float* g, float* m, float* v, std::int64_t n, const AdamWScalars& s) {
+  static const bool avx = __builtin_cpu_supports("avx");
+  avx ? adamw_avx(p, g, m, v, n, s) : adamw_scalar(p, g, m, v, n, s);
+}
+
+}  // namespace
 
 FlatAdamW::FlatAdamW(const std::vector<torch::Tensor>& decay,
                      const std::vector<torch::Tensor>& no_decay, const OptimConfig& cfg)
@@ -43,6 +97,12 @@ void FlatAdamW::zero_grad() { grads_.zero_(); }
 torch::Tensor FlatAdamW::grad_norm() const { return grads_.norm(); }
 
 void FlatAdamW::clip(const torch::Tensor& norm, double max_norm) {
+  if (norm.is_cpu()) {
+    // Reading a CPU scalar costs nothing; under the threshold the scaling by 1 is skipped.
+    const double c = max_norm / (norm.item<double>() + 1e-6);
+    if (c < 1) grads_.mul_(c);
+    return;
+  }
   // No host sync: the coefficient stays a device scalar.
   grads_.mul_(torch::clamp_max(max_norm / (norm + 1e-6), 1.0));
 }
@@ -56,6 +116,7 @@ void FlatAdamW::step(double lr) {
   }
   const double b1 = cfg_.beta1, b2 = cfg_.beta2;
   const double bc1 = 1 - std::pow(b1, double(t_)), bc2 = 1 - std::pow(b2, double(t_));
+  if (params_.is_cpu() && params_.scalar_type() == torch::kFloat) return cpu_step(lr, bc1, bc2);
   // Same arithmetic, in the same order, as torch.optim.AdamW (single-tensor path).
   // Without scaled ranges each pieces() call is one op over the whole span, as before.
   if (cfg_.weight_decay != 0 && n_decay_ > 0)
@@ -69,6 +130,38 @@ void FlatAdamW::step(double lr) {
   pieces(0, params_.numel(), [&](std::int64_t off, std::int64_t n, double k) {
     params_.narrow(0, off, n).addcdiv_(m_.narrow(0, off, n), scratch_.narrow(0, off, n), -lr * k / bc1);
   });
+}
+
+// The update above in one pass over the buffers instead of eight: at 0.12M
+// parameters the separate ops' memory traffic and dispatch were ~4% of a step.
+// The buffers are cut where the LR multiplier or the decay changes, as pieces() and
+// the extra-decay loop cut them, so each element sees the same float scalars.
+void FlatAdamW::cpu_step(double lr, double bc1, double bc2) {
+  std::vector<std::int64_t> cuts{0, n_decay_, params_.numel()};
+  for (const auto& r : lr_scale_) cuts.insert(cuts.end(), {r.offset, r.offset + r.numel});
+  for (const auto& r : extra_decay_) cuts.insert(cuts.end(), {r.offset, r.offset + r.numel});
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  float *p = params_.data_ptr<float>(), *m = m_.data_ptr<float>(), *v = v_.data_ptr<float>();
+  const float* g = grads_.data_ptr<float>();
+  AdamWScalars s{1, float(1 - cfg_.beta1), float(cfg_.beta2), float(1 - cfg_.beta2), float(std::sqrt(bc2)),
+                 float(cfg_.eps), 0};
+  for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
+    const std::int64_t a = cuts[i], n = cuts[i + 1] - a;
+    double k = 1;
+    for (const auto& r : lr_scale_)
+      if (a >= r.offset && a < r.offset + r.numel) k = r.value;
+    std::vector<float> decays;  // in step()'s order: the group's, then each extra range's
+    if (a < n_decay_ && cfg_.weight_decay != 0) decays.push_back(float(1 - lr * k * cfg_.weight_decay));
+    for (const auto& r : extra_decay_)
+      if (a >= r.offset && a < r.offset + r.numel) decays.push_back(float(1 - lr * r.value));
+    // Overlapping extra ranges (never made by make_optimizer) decay twice, as before.
+    for (std::size_t j = 0; j + 1 < decays.size(); ++j)
+      for (std::int64_t e = a; e < a + n; ++e) p[e] *= decays[j];
+    s.decay = decays.empty() ? 1.0f : decays.back();
+    s.step = float(-lr * k / bc1);
+    adamw_cpu(p + a, g + a, m + a, v + a, n, s);
+  }
 }
 
 void FlatAdamW::step(const torch::Tensor& lr) {

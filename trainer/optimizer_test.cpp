@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
 #include <torch/version.h>
+
+#include <cmath>
+
 #include "trainer/optimizer.h"
 
 using namespace scalelab::trainer;
@@ -170,4 +173,60 @@ TEST_CASE("fused AdamW (LibTorch 2.x's kernel, the CUDA default) matches the fla
   t.grads(99);
   t.plain->step(1e-2), t.fused->step(1e-2);
   for (std::size_t i = 0; i < t.a.size(); ++i) CHECK(torch::allclose(t.a[i], t.b[i], 1e-5, 1e-6));
+}
+
+namespace {
+// step()'s element-wise arithmetic before the fused CPU loop, op for op, over
+// copies of the flat buffers: the decay group [0, n_decay) with LR multiplier k on
+// [k_lo, k_hi), an extra decay xd on [x_lo, x_hi) of the no-decay group.
+struct OldUpdate {
+  std::int64_t n_decay, k_lo, k_hi, x_lo, x_hi;
+  double k, wd, xd;
+  void step(torch::Tensor& p, const torch::Tensor& g, torch::Tensor& m, torch::Tensor& v, std::int64_t t,
+            double lr) const {
+    const double b1 = 0.9, b2 = 0.95, bc1 = 1 - std::pow(b1, double(t)), bc2 = 1 - std::pow(b2, double(t));
+    auto span = [](torch::Tensor& x, std::int64_t lo, std::int64_t hi) { return x.narrow(0, lo, hi - lo); };
+    const std::int64_t n = p.numel();
+    const std::int64_t cut[] = {0, k_lo, k_hi, n_decay, n};
+    for (int i = 0; i < 3; ++i) span(p, cut[i], cut[i + 1]).mul_(1 - lr * (i == 1 ? k : 1) * wd);
+    span(p, x_lo, x_hi).mul_(1 - lr * xd);
+    m.lerp_(g, 1 - b1);
+    v.mul_(b2).addcmul_(g, g, 1 - b2);
+    torch::Tensor d = torch::sqrt(v).div_(std::sqrt(bc2)).add_(1e-8);
+    for (int i = 0; i < 4; ++i)
+      span(p, cut[i], cut[i + 1]).addcdiv_(span(m, cut[i], cut[i + 1]), span(d, cut[i], cut[i + 1]),
+                                           -lr * (i == 1 ? k : 1) / bc1);
+  }
+};
+}  // namespace
+
+TEST_CASE("the fused CPU update matches the element-wise ops it replaced, with LR pieces, extra decay and clipping") {
+  torch::manual_seed(8);
+  // Odd sizes: pieces start and end off the vector loop's 8-lane boundaries.
+  std::vector<torch::Tensor> p = {torch::randn({7, 5}), torch::randn({13, 3}), torch::randn({21}),
+                                  torch::randn({9}), torch::randn({11, 2}), torch::randn({3})};
+  for (auto& x : p) x.requires_grad_(true);
+  OptimConfig cfg;
+  cfg.weight_decay = 0.1;
+  FlatAdamW flat({p[0], p[1], p[2]}, {p[3], p[4], p[5]}, cfg);
+  flat.scale_lr({p[1]}, 0.25);
+  flat.add_decay({p[4]}, 0.5);
+  const OldUpdate old{35 + 39 + 21, 35, 35 + 39, 95 + 9, 95 + 9 + 22, 0.25, 0.1, 0.5};
+  torch::Tensor rp = flat.params().clone(), rm = flat.exp_avg().clone(), rv = flat.exp_avg_sq().clone();
+  for (int step = 1; step <= 8; ++step) {
+    flat.zero_grad();
+    torch::Tensor l = torch::zeros({});
+    for (auto& x : p) l = l + (x * torch::randn(x.sizes()) * (step % 2 ? 3.0 : 0.01)).sum();
+    l.backward();
+    const torch::Tensor norm = flat.grad_norm();
+    flat.clip(norm, 1.0);  // odd steps clip, even steps stay under the threshold
+    CHECK((norm.item<double>() > 1) == (step % 2 == 1));
+    if (step % 2) CHECK(flat.grad_norm().item<double>() == doctest::Approx(1.0).epsilon(1e-5));
+    const double lr = 1e-2 * step;
+    old.step(rp, flat.grads(), rm, rv, step, lr);
+    flat.step(lr);
+    CHECK(torch::allclose(flat.params(), rp, 1e-6, 1e-7));
+    CHECK(torch::allclose(flat.exp_avg(), rm, 1e-6, 1e-9));
+    CHECK(torch::allclose(flat.exp_avg_sq(), rv, 1e-6, 1e-12));
+  }
 }

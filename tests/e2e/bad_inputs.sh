@@ -140,7 +140,16 @@ head -c 2048 ref.db > trunc.db
 cp ref.db future.db && sqlite3 future.db "PRAGMA user_version = 999"
 cp ref.db fits.db
 expect_exit 0 "$S" fit --csv epoch.csv --n-col 'Model Size' --c-col 'Training FLOP' --loss-col loss --db fits.db --bootstrap 0
-dbs="ref.db fits.db foreign.db trunc.db future.db text.db zero.db"
+# Bits per byte (issue 18): a sweep whose run has no bytes per token (as one
+# registered before schema v7), and a tokens directory with a malformed meta.json.
+cp ref.db nobpb.db
+sqlite3 nobpb.db "INSERT INTO sweeps (id, name, config_toml, created_at) VALUES ('0000aaaa0000aaaa', 'old', '', '2026-01-01T00:00:00Z');
+                  UPDATE runs SET sweep_id = '0000aaaa0000aaaa', tokenizer = NULL, bytes_per_token = NULL, train_bytes_per_token = NULL"
+mkdir -p badtok && head -c 65536 /dev/zero > badtok/train.bin && head -c 2048 /dev/zero > badtok/val.bin
+printf '{"format": "scalelab-tokens-1", "dtype": "uint16"}\n' > badtok/meta.json
+run_toml badmeta 's|^path = "corpus.txt"|kind = "tokens"\npath = "badtok"|'
+sweep_toml badmetasweep 's|^path = "corpus.txt"|kind = "tokens"\npath = "badtok"|'
+dbs="ref.db fits.db foreign.db trunc.db future.db text.db zero.db nobpb.db"
 before_db=$(md5sum $dbs)
 snapshot() { find . -path ./.out -prune -o -path ./.err -prune -o -print | LC_ALL=C sort; }
 before_files=$(snapshot)
@@ -363,6 +372,28 @@ empty file runs | 2 | zero.db: an empty file, not a scalelab database           
 empty file stat | 2 | zero.db: an empty file, not a scalelab database            | $S status --db zero.db
 empty file rep  | 2 | zero.db: an empty file, not a scalelab database            | $S report --db zero.db --out rep
 bad lock wait   | 2 | SCALELAB_LOCK_WAIT_S: expected whole seconds from 1 to 86400, got '0' | SCALELAB_LOCK_WAIT_S=0 $S runs --db ref.db
+# bits per byte (issue 18)
+loss unit       | 2 | --loss must be nats or bpb, got 'bits'                     | $S fit old --db nobpb.db --loss bits
+loss bpb no bpt | 2 | --loss bpb: run                                            | $S fit old --db nobpb.db --loss bpb --bootstrap 0
+loss bpb csv    | 2 | --loss bpb converts a sweep's losses                       | E --bootstrap 0 --loss bpb
+bad meta.json   | 2 | badtok/meta.json: tokenizer: expected a value, the key is missing | $S train badmeta.toml --db ref.db --runs-dir runs
+bad meta plan   | 2 | badtok/meta.json: tokenizer: expected                      | $S plan badmetasweep.toml --no-calibrate
+# data tokenize (issue 18): flags, texts, models and output folders; nothing is written
+tokenize vocab lo | 2 | --vocab 100: expected an integer in [259, 65535]           | $S data tokenize corpus.txt --vocab 100 --out tok
+tokenize vocab hi | 2 | --vocab 70000: expected an integer in [259, 65535]         | $S data tokenize corpus.txt --vocab 70000 --out tok
+tokenize no vocab | 2 | --vocab is required to train a tokenizer                   | $S data tokenize corpus.txt --out tok
+tokenize chars    | 2 | --vocab 260: too small for the characters of corpus.txt    | $S data tokenize corpus.txt --vocab 260 --out tok
+tokenize small txt| 2 | --vocab 8192: too large for ok.toml                         | $S data tokenize ok.toml --vocab 8192 --out tok
+tokenize bad model| 2 | --model text.db: not a SentencePiece model                  | $S data tokenize corpus.txt --model text.db --out tok
+tokenize 0 model  | 2 | --model zero.db: an empty file; expected a SentencePiece model | $S data tokenize corpus.txt --model zero.db --out tok
+tokenize dir model| 2 | --model dir.db: not a file; expected a SentencePiece .model | $S data tokenize corpus.txt --model dir.db --out tok
+tokenize foreign  | 2 | --out keep: it holds files but no meta.json                 | $S data tokenize corpus.txt --vocab 4096 --out keep
+tokenize out file | 2 | --out ok.toml: a file; expected a folder                    | $S data tokenize corpus.txt --vocab 4096 --out ok.toml
+tokenize no text  | 2 | nofile.txt: no such file; expected a UTF-8 text file        | $S data tokenize nofile.txt --vocab 4096 --out tok
+tokenize 0 text   | 2 | empty.txt: an empty file; expected text to tokenize         | $S data tokenize empty.txt --vocab 4096 --out tok
+tokenize dir text | 2 | keep: a directory; expected a UTF-8 text file               | $S data tokenize keep --vocab 4096 --out tok
+tokenize type     | 2 | --model-type word: expected bpe or unigram                  | $S data tokenize corpus.txt --vocab 4096 --model-type word --out tok
+tokenize val frac | 2 | --val-fraction 0: expected a number in (0, 1)               | $S data tokenize corpus.txt --vocab 4096 --val-fraction 0 --out tok
 CASES
 [ "$n" -ge 140 ] || fail "only $n cases ran"
 echo "bad_inputs: ok ($n cases: each its exit code and one line; the databases byte-identical, no file written)"
