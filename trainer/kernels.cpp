@@ -4,9 +4,9 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "trainer/gemm.h"
@@ -105,7 +105,12 @@ inline float exp_scalar(float x) {
   float y = kExpP[0];
   for (int i = 1; i < 6; ++i) y = y * x + kExpP[i];
   y = y * z + x + 1.0f;
-  return y * std::bit_cast<float>((static_cast<int32_t>(fx) + 127) << 23);
+  // 2^fx through the exponent bits; memcpy, not std::bit_cast: clang 14 with
+  // libstdc++ 12 (the fuzz build) has no bit_cast.
+  const int32_t bits = (static_cast<int32_t>(fx) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return y * scale;
 }
 
 __attribute__((target("avx2"))) inline __m256 exp_avx2(__m256 x) {
