@@ -85,7 +85,10 @@ void read_model(const Layered& L, const toml::table& root, SweepConfig& sc) {
   resolve_task_model(readers(L), t, sc.base);
   auto& rule = sc.shape_rule;
   rule.aspect_ratio = config::number(L.at(*t, "aspect_ratio"), *t, "model", "aspect_ratio", rule.aspect_ratio);
-  rule.head_dim = static_cast<int>(config::number(L.at(*t, "head_dim"), *t, "model", "head_dim", rule.head_dim));
+  // Checked before the cast, which is undefined past INT_MAX (a fuzzer's 1.7e10).
+  const double head_dim = config::number(L.at(*t, "head_dim"), *t, "model", "head_dim", rule.head_dim);
+  if (head_dim > 65536) user_error("{}: model.head_dim: expected at most 65536, got {:g}", sc.path, head_dim);
+  rule.head_dim = static_cast<int>(head_dim);
 
   // With sizes from the axes, a shape in [model] would be silently overridden.
   auto* axes = root.get_as<toml::table>("axes");
