@@ -102,7 +102,7 @@ class Run {
     return wait || bad ? watch_.check() : std::nullopt;
   }
   std::optional<std::string> log_sync(std::int64_t step, double lr, const StepOutput& out, bool log_now,
-                                      bool check_now, bool loss_now);
+                                      bool loss_now);
   bool stop_requested(std::int64_t step) const {
     return (opt_.stop && opt_.stop->load()) ||
            (opt_.stop_after_steps >= 0 && step >= opt_.stop_after_steps);
@@ -190,12 +190,11 @@ class Run {
   std::vector<EvalRow> final_evals_;
 };
 
-// The host-synchronous bookkeeping of one step (CPU): a sync is free there.
+// The host-synchronous bookkeeping of one step (CPU): a sync is free there, so the
+// divergence watch is asked every step.
 std::optional<std::string> Run::log_sync(std::int64_t step, double lr, const StepOutput& out, bool log_now,
-                                         bool check_now, bool loss_now) {
-  if (check_now) {
-    if (auto err = watch_.check()) return err;
-  }
+                                         bool loss_now) {
+  if (auto err = watch_.check()) return err;
   if (loss_now) last_loss_ = out.loss.item<double>();
   if (log_now) {
     last_train_loss_ = last_loss_;
@@ -205,7 +204,6 @@ std::optional<std::string> Run::log_sync(std::int64_t step, double lr, const Ste
 }
 
 TrainResult Run::go() {
-  const bool cpu = engine_.device().is_cpu();
   last_checkpoint_ = from_.step > 0 ? from_.step : -1;
   std::int64_t step = from_.step;
   while (step < total_) {
@@ -235,9 +233,8 @@ TrainResult Run::go() {
       // which sync anyway, wait for every row first.
       if (log_now) readback_.push(row(step, "train", 0, lr, 0), out.loss, out.grad_norm);
       err = settle(eval_now || task_now || ckpt_now);
-    } else {
-      err = log_sync(step, lr, out, log_now, cpu || log_now || eval_now || ckpt_now || progress_now || heartbeat_now,
-                     log_now || progress_now);
+    } else {  // the CPU (async() is true on every other device)
+      err = log_sync(step, lr, out, log_now, log_now || progress_now);
     }
     if (err) {
       sink_.flush();
