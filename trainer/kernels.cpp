@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "trainer/gemm.h"
+#include "trainer/microgemm.h"
 
 namespace scalelab::trainer::cpu {
 
@@ -147,20 +148,52 @@ inline float row_max(const float* x, int64_t n) {
   return mx;
 }
 
+void softmax_row_plain(float* x, int64_t n, int64_t len) { softmax_finish(x, 0, n, len, row_max(x, n), 0); }
+
+// Lanes [0, m) set, m in [0, 8].
+__attribute__((target("avx2"))) inline __m256 lanes_below(int64_t m) {
+  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(m)), iota));
+}
+
+__attribute__((target("avx2"))) inline float hmax(__m256 v) {
+  alignas(32) float l[8];
+  _mm256_store_ps(l, v);
+  return std::max(std::max(std::max(l[0], l[1]), std::max(l[2], l[3])),
+                  std::max(std::max(l[4], l[5]), std::max(l[6], l[7])));
+}
+
+// A row's last n % 8 entries go through the vector code too, as one masked vector,
+// when that vector ends inside the row's storage (len); the row is then done in
+// whole vectors end to end (no serial scalar loops: the row max and a libm floor
+// per tail entry were most of this kernel's time).
+inline int64_t vector_end(int64_t n, int64_t len) {
+  const int64_t end = (n + 7) / 8 * 8;
+  return end <= len ? end : -1;
+}
+
 __attribute__((target("avx2"))) void softmax_row_avx2(float* x, int64_t n, int64_t len) {
-  const float mx = row_max(x, n);
-  const __m256 m = _mm256_set1_ps(mx);
+  const int64_t end = vector_end(n, len);
+  if (end < 0) return softmax_row_plain(x, n, len);
+  const int64_t last = end - 8;
+  const __m256 tail = lanes_below(n - last), ninf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  // max_ps(x, acc) keeps acc where x is NaN, as std::max(acc, x) does; a NaN still
+  // reaches every output through its exponential in the sum.
+  __m256 vmax = ninf;
+  for (int64_t j = 0; j < last; j += 8) vmax = _mm256_max_ps(_mm256_loadu_ps(x + j), vmax);
+  vmax = _mm256_max_ps(_mm256_blendv_ps(ninf, _mm256_loadu_ps(x + last), tail), vmax);
+  const __m256 m = _mm256_set1_ps(hmax(vmax));
   __m256 acc = _mm256_setzero_ps();
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8) {
-    const __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + j), m));
+  for (int64_t j = 0; j < end; j += 8) {
+    __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + j), m));
+    if (j == last) e = _mm256_and_ps(e, tail);  // lanes past n: whatever was there becomes 0
     _mm256_storeu_ps(x + j, e);
     acc = _mm256_add_ps(acc, e);
   }
-  softmax_finish(x, j, n, len, mx, hsum(acc));
+  const __m256 inv = _mm256_set1_ps(1.0f / hsum(acc));
+  for (int64_t j = 0; j < end; j += 8) _mm256_storeu_ps(x + j, _mm256_mul_ps(_mm256_loadu_ps(x + j), inv));
+  std::fill(x + end, x + len, 0.0f);
 }
-
-void softmax_row_plain(float* x, int64_t n, int64_t len) { softmax_finish(x, 0, n, len, row_max(x, n), 0); }
 
 // d[0, n) <- p * (d - dot) with dot = sum(p * d) (its first k terms summed already).
 inline void softmax_backward_finish(float* d, const float* p, int64_t k, int64_t n, int64_t len, float dot) {
@@ -169,11 +202,22 @@ inline void softmax_backward_finish(float* d, const float* p, int64_t k, int64_t
   std::fill(d + n, d + len, 0.0f);
 }
 
+// p[n, len) is 0 (the forward wrote it so); d there may be unwritten, so the last
+// vector's d is loaded masked and nothing past n can reach the sum.
 __attribute__((target("avx2"))) void softmax_backward_row_avx2(float* d, const float* p, int64_t n, int64_t len) {
+  const int64_t end = vector_end(n, len);
+  if (end < 0) return softmax_backward_finish(d, p, 0, n, len, 0);
+  const int64_t last = end - 8;
+  const __m256i tail = _mm256_castps_si256(lanes_below(n - last));
   __m256 acc = _mm256_setzero_ps();
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8) acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(p + j), _mm256_loadu_ps(d + j)));
-  softmax_backward_finish(d, p, j, n, len, hsum(acc));
+  for (int64_t j = 0; j < last; j += 8) acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(p + j), _mm256_loadu_ps(d + j)));
+  const __m256 d_last = _mm256_maskload_ps(d + last, tail);
+  acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(p + last), d_last));
+  const __m256 dot = _mm256_set1_ps(hsum(acc));
+  for (int64_t j = 0; j < last; j += 8)
+    _mm256_storeu_ps(d + j, _mm256_mul_ps(_mm256_loadu_ps(p + j), _mm256_sub_ps(_mm256_loadu_ps(d + j), dot)));
+  _mm256_storeu_ps(d + last, _mm256_mul_ps(_mm256_loadu_ps(p + last), _mm256_sub_ps(d_last, dot)));
+  std::fill(d + end, d + len, 0.0f);
 }
 
 bool have_avx2() {
@@ -196,9 +240,11 @@ void causal_softmax_backward(float* d, const float* p, int64_t T) {
 }
 
 // Causal attention over [B, T, 3C] in row blocks: block [r0, r1) of queries only
-// sees keys [0, r1), so the GEMMs skip the masked upper triangle except inside
-// the diagonal blocks. The probabilities P [B, H, T, T] are saved for backward.
-constexpr int64_t kBlock = 32;
+// sees keys [0, r1), so the products skip the masked upper triangle except inside
+// the diagonal blocks. Each head's products are small_gemm calls (microgemm.h),
+// a head's q, k, v and T x T scores staying in L1/L2 between them. The
+// probabilities P [B, H, T, T] are saved for backward.
+constexpr int64_t kBlock = 16;
 
 struct Geometry {
   int64_t B, T, C, H, hd;
@@ -207,8 +253,7 @@ struct Geometry {
   Geometry(const Tensor& qkv, int64_t n_head, double scale_mult)
       : B(qkv.size(0)), T(qkv.size(1)), C(qkv.size(2) / 3), H(n_head), hd(C / n_head),
         scale(1.0f / std::sqrt(static_cast<float>(C / n_head)) * static_cast<float>(scale_mult)) {}
-  int64_t blocks() const { return (T + kBlock - 1) / kBlock; }
-  int64_t block_end(int64_t i) const { return std::min(T, (i + 1) * kBlock); }
+  int64_t block_end(int64_t r0) const { return std::min(T, r0 + kBlock); }
   // Row-major offsets of head h of batch b inside qkv ([B, T, 3C]) and y ([B, T, C]).
   int64_t qkv_off(int64_t b, int64_t h) const { return b * T * 3 * C + h * hd; }
   int64_t y_off(int64_t b, int64_t h) const { return b * T * C + h * hd; }
@@ -221,35 +266,40 @@ void for_each_head(const Geometry& g, F&& f) {
   });
 }
 
+// dst [hd, T] <- the transpose of a head's T rows of hd values at stride ld, so that
+// products against it read whole rows.
+void transpose_head(const float* src, int64_t ld, int64_t T, int64_t hd, float* dst) {
+  for (int64_t d = 0; d < hd; ++d)  // unit-stride stores: strided ones were 3x slower here
+    for (int64_t t = 0; t < T; ++t) dst[d * T + t] = src[t * ld + d];
+}
+
+Strided rows(const float* p, int64_t ld) { return {p, ld, 1}; }
+Strided columns(const float* p, int64_t ld) { return {p, 1, ld}; }  // the transpose, read in place
+
 struct CausalAttentionFn : torch::autograd::Function<CausalAttentionFn> {
   static Tensor forward(AutogradContext* ctx, const Tensor& qkv_in, int64_t n_head, double scale_mult) {
     Tensor qkv = qkv_in.contiguous();
     const Geometry g(qkv, n_head, scale_mult);
-    const int64_t T = g.T, ld = 3 * g.C;
-    Tensor s = at::empty({g.B, g.H, T, T}, qkv.options());
+    const int64_t T = g.T, ld = 3 * g.C, hd = g.hd;
+    Tensor p = at::empty({g.B, g.H, T, T}, qkv.options());  // scores, then probabilities in place
+    Tensor y = at::empty({g.B, T, g.C}, qkv.options());
+    Tensor kt = at::empty({g.B * g.H, hd, T}, qkv.options());
     const float* QKV = f32(qkv);
-    float* S = f32m(s);
+    float *P = f32m(p), *Y = f32m(y), *KT = f32m(kt);
     for_each_head(g, [&](int64_t b, int64_t h, int64_t bh) {
       const float* q = QKV + g.qkv_off(b, h);
-      float* Sh = S + bh * T * T;
-      for (int64_t i = 0, r0 = 0; r0 < T; ++i, r0 = i * kBlock) {
-        const int64_t r1 = g.block_end(i);
-        sgemm(false, true, r1 - r0, r1, g.hd, g.scale, q + r0 * ld, ld, q + g.C, ld, 0,
-              Sh + r0 * T, T);
+      const float* v = q + 2 * g.C;
+      float* Ph = P + bh * T * T;
+      float* kth = KT + bh * hd * T;
+      transpose_head(q + g.C, ld, T, hd, kth);
+      for (int64_t r0 = 0; r0 < T; r0 += kBlock) {
+        const int64_t r1 = g.block_end(r0);
+        small_gemm(r1 - r0, r1, hd, g.scale, rows(q + r0 * ld, ld), kth, T, Ph + r0 * T, T);
       }
-      causal_softmax(Sh, T);
-    });
-    Tensor p = s;  // the probabilities, in place
-    Tensor y = at::empty({g.B, T, g.C}, qkv.options());
-    const float* P = f32(p);
-    float* Y = f32m(y);
-    for_each_head(g, [&](int64_t b, int64_t h, int64_t bh) {
-      const float* v = QKV + g.qkv_off(b, h) + 2 * g.C;
-      const float* Ph = P + bh * T * T;
-      for (int64_t i = 0, r0 = 0; r0 < T; ++i, r0 = i * kBlock) {
-        const int64_t r1 = g.block_end(i);
-        sgemm(false, false, r1 - r0, g.hd, r1, 1, Ph + r0 * T, T, v, ld, 0,
-              Y + g.y_off(b, h) + r0 * g.C, g.C);
+      causal_softmax(Ph, T);
+      for (int64_t r0 = 0; r0 < T; r0 += kBlock) {
+        const int64_t r1 = g.block_end(r0);
+        small_gemm(r1 - r0, hd, r1, 1, rows(Ph + r0 * T, T), v, ld, Y + g.y_off(b, h) + r0 * g.C, g.C);
       }
     });
     ctx->save_for_backward({qkv, p});
@@ -263,40 +313,35 @@ struct CausalAttentionFn : torch::autograd::Function<CausalAttentionFn> {
     const Tensor& qkv = saved[0];
     const Tensor& p = saved[1];
     const Geometry g(qkv, ctx->saved_data["n_head"].toInt(), ctx->saved_data["scale_mult"].toDouble());
-    const int64_t T = g.T, ld = 3 * g.C;
+    const int64_t T = g.T, ld = 3 * g.C, hd = g.hd;
     Tensor gy = grads[0].contiguous();
-    Tensor dp = at::empty({g.B, g.H, T, T}, qkv.options());
+    Tensor ds = at::empty({g.B, g.H, T, T}, qkv.options());
+    Tensor vt = at::empty({g.B * g.H, hd, T}, qkv.options());
     Tensor gqkv = at::empty_like(qkv);
     const float *QKV = f32(qkv), *P = f32(p), *GY = f32(gy);
-    float *DP = f32m(dp), *GQKV = f32m(gqkv);
-    // dP = dY V^T (lower blocks only; causal_softmax_backward reads no more)
-    // and dV = P^T dY, where key block [c0, c1) only receives from queries >= c0.
-    for_each_head(g, [&](int64_t b, int64_t h, int64_t bh) {
-      const float* v = QKV + g.qkv_off(b, h) + 2 * g.C;
-      const float* gyh = GY + g.y_off(b, h);
-      const float* Ph = P + bh * T * T;
-      float* DPh = DP + bh * T * T;
-      float* gv = GQKV + g.qkv_off(b, h) + 2 * g.C;
-      for (int64_t i = 0, r0 = 0; r0 < T; ++i, r0 = i * kBlock) {
-        const int64_t r1 = g.block_end(i);
-        sgemm(false, true, r1 - r0, r1, g.hd, 1, gyh + r0 * g.C, g.C, v, ld, 0, DPh + r0 * T, T);
-        sgemm(true, false, r1 - r0, g.hd, T - r0, 1, Ph + r0 * T + r0, T, gyh + r0 * g.C, g.C, 0,
-              gv + r0 * ld, ld);
-      }
-      causal_softmax_backward(DPh, Ph, T);  // dS, in place; the upper triangle zero
-    });
-    const float* DS = DP;
-    // dQ = scale dS K (lower blocks), dK = scale dS^T Q (queries >= c0).
+    float *DS = f32m(ds), *VT = f32m(vt), *GQKV = f32m(gqkv);
     for_each_head(g, [&](int64_t b, int64_t h, int64_t bh) {
       const float* q = QKV + g.qkv_off(b, h);
-      const float* DSh = DS + bh * T * T;
-      float* gq = GQKV + g.qkv_off(b, h);
-      for (int64_t i = 0, r0 = 0; r0 < T; ++i, r0 = i * kBlock) {
-        const int64_t r1 = g.block_end(i);
-        sgemm(false, false, r1 - r0, g.hd, r1, g.scale, DSh + r0 * T, T, q + g.C, ld, 0,
-              gq + r0 * ld, ld);
-        sgemm(true, false, r1 - r0, g.hd, T - r0, g.scale, DSh + r0 * T + r0, T, q + r0 * ld, ld,
-              0, gq + g.C + r0 * ld, ld);
+      const float *k = q + g.C, *v = q + 2 * g.C;
+      const float* gyh = GY + g.y_off(b, h);
+      const float* Ph = P + bh * T * T;
+      float* DSh = DS + bh * T * T;
+      float* vth = VT + bh * hd * T;
+      float *gq = GQKV + g.qkv_off(b, h), *gk = gq + g.C, *gv = gq + 2 * g.C;
+      transpose_head(v, ld, T, hd, vth);
+      // dP = dY V^T (lower blocks only; causal_softmax_backward reads no more) and
+      // dV = P^T dY, where key block [c0, c1) only receives from queries >= c0.
+      for (int64_t r0 = 0; r0 < T; r0 += kBlock) {
+        const int64_t r1 = g.block_end(r0);
+        small_gemm(r1 - r0, r1, hd, 1, rows(gyh + r0 * g.C, g.C), vth, T, DSh + r0 * T, T);
+        small_gemm(r1 - r0, hd, T - r0, 1, columns(Ph + r0 * T + r0, T), gyh + r0 * g.C, g.C, gv + r0 * ld, ld);
+      }
+      causal_softmax_backward(DSh, Ph, T);  // dS, in place; the upper triangle zero
+      // dQ = scale dS K (lower blocks), dK = scale dS^T Q (queries >= c0).
+      for (int64_t r0 = 0; r0 < T; r0 += kBlock) {
+        const int64_t r1 = g.block_end(r0);
+        small_gemm(r1 - r0, hd, r1, g.scale, rows(DSh + r0 * T, T), k, ld, gq + r0 * ld, ld);
+        small_gemm(r1 - r0, hd, T - r0, g.scale, columns(DSh + r0 * T + r0, T), q + r0 * ld, ld, gk + r0 * ld, ld);
       }
     });
     return {gqkv, Tensor(), Tensor()};
