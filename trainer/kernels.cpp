@@ -90,8 +90,8 @@ struct LinearNoBiasFn : torch::autograd::Function<LinearNoBiasFn> {
 // lower triangle is exponentiated (at T = 64 that is half the work of a masked
 // full softmax) and the upper part is written as zeros, as the blocked GEMMs read it.
 // exp is Cephes' expf polynomial (~2 ulp), in vector and scalar form with the same
-// operations (no FMA: the target has none), so each row's result depends on its
-// length only, not on where the 8-lane boundary falls.
+// operations (no FMA: the target has none), so a row done by the scalar fallback
+// (no AVX2, or a last vector that would end past the row) gets the same values.
 constexpr float kExpP[6] = {1.9875691500E-4f, 1.3981999507E-3f, 8.3334519073E-3f,
                             4.1665795894E-2f, 1.6666665459E-1f, 5.0000001201E-1f};
 constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
@@ -133,22 +133,16 @@ __attribute__((target("avx2"))) inline float hsum(__m256 v) {
   return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
 }
 
-// x[0, n) <- softmax(x[0, n)), x[n, len) <- 0; the exponentials of x[0, k) in
-// vector form (k a multiple of 8, 0 without AVX2), their sum in `sum`.
-inline void softmax_finish(float* x, int64_t k, int64_t n, int64_t len, float mx, float sum) {
-  for (int64_t j = k; j < n; ++j) sum += (x[j] = exp_scalar(x[j] - mx));
+// x[0, n) <- softmax(x[0, n)), x[n, len) <- 0, in scalar code.
+void softmax_row_plain(float* x, int64_t n, int64_t len) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < n; ++j) mx = std::max(mx, x[j]);
+  float sum = 0;
+  for (int64_t j = 0; j < n; ++j) sum += (x[j] = exp_scalar(x[j] - mx));
   const float inv = 1.0f / sum;
   for (int64_t j = 0; j < n; ++j) x[j] *= inv;
   std::fill(x + n, x + len, 0.0f);
 }
-
-inline float row_max(const float* x, int64_t n) {
-  float mx = -std::numeric_limits<float>::infinity();
-  for (int64_t j = 0; j < n; ++j) mx = std::max(mx, x[j]);
-  return mx;
-}
-
-void softmax_row_plain(float* x, int64_t n, int64_t len) { softmax_finish(x, 0, n, len, row_max(x, n), 0); }
 
 // Lanes [0, m) set, m in [0, 8].
 __attribute__((target("avx2"))) inline __m256 lanes_below(int64_t m) {
@@ -195,9 +189,10 @@ __attribute__((target("avx2"))) void softmax_row_avx2(float* x, int64_t n, int64
   std::fill(x + end, x + len, 0.0f);
 }
 
-// d[0, n) <- p * (d - dot) with dot = sum(p * d) (its first k terms summed already).
-inline void softmax_backward_finish(float* d, const float* p, int64_t k, int64_t n, int64_t len, float dot) {
-  for (int64_t j = k; j < n; ++j) dot += p[j] * d[j];
+// d[0, n) <- p * (d - dot) with dot = sum(p * d), d[n, len) <- 0, in scalar code.
+void softmax_backward_row_plain(float* d, const float* p, int64_t n, int64_t len) {
+  float dot = 0;
+  for (int64_t j = 0; j < n; ++j) dot += p[j] * d[j];
   for (int64_t j = 0; j < n; ++j) d[j] = p[j] * (d[j] - dot);
   std::fill(d + n, d + len, 0.0f);
 }
@@ -206,7 +201,7 @@ inline void softmax_backward_finish(float* d, const float* p, int64_t k, int64_t
 // vector's d is loaded masked and nothing past n can reach the sum.
 __attribute__((target("avx2"))) void softmax_backward_row_avx2(float* d, const float* p, int64_t n, int64_t len) {
   const int64_t end = vector_end(n, len);
-  if (end < 0) return softmax_backward_finish(d, p, 0, n, len, 0);
+  if (end < 0) return softmax_backward_row_plain(d, p, n, len);
   const int64_t last = end - 8;
   const __m256i tail = _mm256_castps_si256(lanes_below(n - last));
   __m256 acc = _mm256_setzero_ps();
@@ -236,7 +231,7 @@ void causal_softmax_backward(float* d, const float* p, int64_t T) {
   const bool avx2 = have_avx2();
   for (int64_t r = 0; r < T; ++r)
     avx2 ? softmax_backward_row_avx2(d + r * T, p + r * T, r + 1, T)
-         : softmax_backward_finish(d + r * T, p + r * T, 0, r + 1, T, 0);
+         : softmax_backward_row_plain(d + r * T, p + r * T, r + 1, T);
 }
 
 // Causal attention over [B, T, 3C] in row blocks: block [r0, r1) of queries only

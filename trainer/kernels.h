@@ -1,8 +1,8 @@
 #pragma once
 // CPU fast path: autograd functions whose linear layers go straight to oneDNN's
 // sgemm (see gemm.h) and whose attention reads q, k, v in place from the fused qkv
-// projection, each head's products on small_gemm (microgemm.h), so no
-// transpose/contiguous copies of the activations are made in either direction.
+// projection, each head's products on small_gemm (microgemm.h); only a head's K
+// (forward) or V (backward) is copied, transposed, into scratch.
 // Float32, CPU, contiguous inputs; only used when cpu::have_fast_gemm().
 #include <torch/torch.h>
 

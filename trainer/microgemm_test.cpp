@@ -1,5 +1,5 @@
 // small_gemm in every form this CPU runs, against a double-precision loop, over
-// shapes that leave remainders in rows (M % 4), in vectors (N % 16, N % 8) and in K,
+// shapes that leave remainders in rows (M % 8, M % 6), in vectors (N % 16, N % 8) and in K,
 // with A read in place and transposed, and with and without accumulation.
 #include <doctest/doctest.h>
 
