@@ -11,6 +11,7 @@
 
 #include "trainer/gemm.h"
 #include "trainer/microgemm.h"
+#include "trainer/simd_math.h"
 
 namespace scalelab::trainer::cpu {
 
@@ -89,49 +90,14 @@ struct LinearNoBiasFn : torch::autograd::Function<LinearNoBiasFn> {
 // Causal softmax rows: row r of a head's T x T scores has r + 1 keys, so only the
 // lower triangle is exponentiated (at T = 64 that is half the work of a masked
 // full softmax) and the upper part is written as zeros, as the blocked GEMMs read it.
-// exp is Cephes' expf polynomial (~2 ulp), in vector and scalar form with the same
-// operations (no FMA: the target has none), so a row done by the scalar fallback
-// (no AVX2, or a last vector that would end past the row) gets the same values.
-constexpr float kExpP[6] = {1.9875691500E-4f, 1.3981999507E-3f, 8.3334519073E-3f,
-                            4.1665795894E-2f, 1.6666665459E-1f, 5.0000001201E-1f};
-constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-constexpr float kExpMin = -87.0f;  // below it expf leaves the normal range; NaN passes through
-
-inline float exp_scalar(float x) {
-  x = std::max(x, kExpMin);
-  const float fx = std::floor(x * kLog2e + 0.5f);
-  x = x - fx * kLn2Hi;
-  x = x - fx * kLn2Lo;
-  const float z = x * x;
-  float y = kExpP[0];
-  for (int i = 1; i < 6; ++i) y = y * x + kExpP[i];
-  y = y * z + x + 1.0f;
-  // 2^fx through the exponent bits; memcpy, not std::bit_cast: clang 14 with
-  // libstdc++ 12 (the fuzz build) has no bit_cast.
-  const int32_t bits = (static_cast<int32_t>(fx) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return y * scale;
-}
-
-__attribute__((target("avx2"))) inline __m256 exp_avx2(__m256 x) {
-  x = _mm256_max_ps(_mm256_set1_ps(kExpMin), x);  // NaN in x stays NaN, as std::max(x, min)
-  const __m256 fx = _mm256_floor_ps(_mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _mm256_set1_ps(0.5f)));
-  x = _mm256_sub_ps(x, _mm256_mul_ps(fx, _mm256_set1_ps(kLn2Hi)));
-  x = _mm256_sub_ps(x, _mm256_mul_ps(fx, _mm256_set1_ps(kLn2Lo)));
-  const __m256 z = _mm256_mul_ps(x, x);
-  __m256 y = _mm256_set1_ps(kExpP[0]);
-  for (int i = 1; i < 6; ++i) y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(kExpP[i]));
-  y = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(y, z), x), _mm256_set1_ps(1.0f));
-  const __m256i n = _mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127));
-  return _mm256_mul_ps(y, _mm256_castsi256_ps(_mm256_slli_epi32(n, 23)));
-}
-
-__attribute__((target("avx2"))) inline float hsum(__m256 v) {
-  alignas(32) float l[8];
-  _mm256_store_ps(l, v);
-  return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
-}
+// A row done by the scalar fallback (no AVX2, or a last vector that would end past
+// the row) gets the values the vector code gives (simd_math.h).
+using simd::exp_avx2;
+using simd::exp_scalar;
+using simd::have_avx2;
+using simd::hmax;
+using simd::hsum;
+using simd::lanes_below;
 
 // x[0, n) <- softmax(x[0, n)), x[n, len) <- 0, in scalar code.
 void softmax_row_plain(float* x, int64_t n, int64_t len) {
@@ -142,19 +108,6 @@ void softmax_row_plain(float* x, int64_t n, int64_t len) {
   const float inv = 1.0f / sum;
   for (int64_t j = 0; j < n; ++j) x[j] *= inv;
   std::fill(x + n, x + len, 0.0f);
-}
-
-// Lanes [0, m) set, m in [0, 8].
-__attribute__((target("avx2"))) inline __m256 lanes_below(int64_t m) {
-  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(m)), iota));
-}
-
-__attribute__((target("avx2"))) inline float hmax(__m256 v) {
-  alignas(32) float l[8];
-  _mm256_store_ps(l, v);
-  return std::max(std::max(std::max(l[0], l[1]), std::max(l[2], l[3])),
-                  std::max(std::max(l[4], l[5]), std::max(l[6], l[7])));
 }
 
 // A row's last n % 8 entries go through the vector code too, as one masked vector,
@@ -213,11 +166,6 @@ __attribute__((target("avx2"))) void softmax_backward_row_avx2(float* d, const f
     _mm256_storeu_ps(d + j, _mm256_mul_ps(_mm256_loadu_ps(p + j), _mm256_sub_ps(_mm256_loadu_ps(d + j), dot)));
   _mm256_storeu_ps(d + last, _mm256_mul_ps(_mm256_loadu_ps(p + last), _mm256_sub_ps(d_last, dot)));
   std::fill(d + end, d + len, 0.0f);
-}
-
-bool have_avx2() {
-  static const bool yes = __builtin_cpu_supports("avx2");
-  return yes;
 }
 
 // Row r of a T x T head block holds the causal row with r + 1 keys.

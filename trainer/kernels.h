@@ -16,4 +16,16 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch
 // (scale_mult: μP's attention factor, 1 under sp). No dropout.
 torch::Tensor causal_attention(const torch::Tensor& qkv, int64_t n_head, double scale_mult = 1);
 
+// gelu(x W^T + b), GELU exact (erf) as torch's default; b may be undefined.
+torch::Tensor linear_gelu(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b);
+
+// Mean cross-entropy of logits [N, V] against class indices [N] (int64), as
+// torch::nn::functional::cross_entropy with its defaults; a target outside [0, V) throws.
+torch::Tensor cross_entropy(const torch::Tensor& logits, const torch::Tensor& target);
+
+// Tests: cap the element-wise kernels (pointwise.cpp) at a narrower form than the CPU
+// has, 2 = AVX-512 (the default: the widest there), 1 = AVX2, 0 = scalar, so every
+// form is checked on this machine.
+void limit_pointwise_isa(int level);
+
 }  // namespace scalelab::trainer::cpu

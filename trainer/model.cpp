@@ -176,7 +176,9 @@ Tensor GPTImpl::block(BlockImpl& b, const Tensor& x_in, std::size_t layer) {
   Tensor x = x_in + a;
   if (!cfg_.mlp) return x;
   Tensor m = torch::layer_norm(x, {d}, b.ln_2->weight, b.ln_2->bias, 1e-5);
-  m = dense(*b.mlp->c_proj, torch::gelu(dense(*b.mlp->c_fc, m)));
+  const DenseImpl& fc = *b.mlp->c_fc;
+  m = cpu_kernels_ && m.is_cpu() ? cpu::linear_gelu(m, fc.weight, fc.bias) : torch::gelu(dense(fc, m));
+  m = dense(*b.mlp->c_proj, m);
   if (probe_) probe_(fmt::format("h{}.mlp", layer), m.detach());
   return x + dropout(m);
 }
@@ -210,13 +212,17 @@ Tensor GPTImpl::logits_at(const Tensor& idx, const Tensor& flat_positions) {
   return readout(hidden(idx).reshape({-1, cfg_.d_model}).index_select(0, flat_positions));
 }
 
+Tensor GPTImpl::loss(const Tensor& logits, const Tensor& targets) const {
+  if (cpu_kernels_ && logits.is_cpu()) return cpu::cross_entropy(logits, targets);
+  return torch::nn::functional::cross_entropy(logits, targets);
+}
+
 Tensor GPTImpl::forward_at(const Tensor& idx, const Tensor& flat_positions, const Tensor& targets) {
-  return torch::nn::functional::cross_entropy(logits_at(idx, flat_positions), targets);
+  return loss(logits_at(idx, flat_positions), targets);
 }
 
 Tensor GPTImpl::forward(const Tensor& idx, const Tensor& targets) {
-  Tensor lg = logits(idx);
-  return torch::nn::functional::cross_entropy(lg.view({-1, cfg_.vocab}), targets.reshape(-1));
+  return loss(logits(idx).view({-1, cfg_.vocab}), targets.reshape(-1));
 }
 
 }  // namespace scalelab::trainer

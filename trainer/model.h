@@ -87,6 +87,7 @@ class GPTImpl : public torch::nn::Module {
   torch::Tensor readout(torch::Tensor x);  // final hidden -> logits, with the output multiplier
   torch::Tensor attention(AttentionImpl& a, const torch::Tensor& x);
   torch::Tensor dense(const DenseImpl& l, const torch::Tensor& x) const;
+  torch::Tensor loss(const torch::Tensor& logits, const torch::Tensor& targets) const;  // mean cross-entropy
   torch::Tensor dropout(const torch::Tensor& x);
   void init_weights();
 
