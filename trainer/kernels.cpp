@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "trainer/gemm.h"
+#include "trainer/linear_parts.h"
 #include "trainer/microgemm.h"
 #include "trainer/simd_math.h"
 
@@ -24,11 +25,8 @@ using torch::autograd::variable_list;
 const float* f32(const Tensor& t) { return t.data_ptr<float>(); }
 float* f32m(Tensor& t) { return t.data_ptr<float>(); }
 
-std::vector<int64_t> with_last(at::IntArrayRef sizes, int64_t last) {
-  std::vector<int64_t> s(sizes.begin(), sizes.end());
-  s.back() = last;
-  return s;
-}
+using parts::check_f32_cpu;
+using parts::with_last;
 
 // y = x W^T (+ b). LibTorch 1.13 cannot record an undefined tensor as a Function
 // input, so the bias-free layer is its own Function sharing these two halves.
@@ -55,16 +53,7 @@ variable_list linear_backward(AutogradContext* ctx, const Tensor& grad, bool bia
   const Tensor& w = saved[1];
   const int64_t N = w.size(0), K = w.size(1), M = x2.size(0);
   Tensor gy = grad.reshape({M, N}).contiguous();
-  Tensor gx, gw;
-  if (ctx->needs_input_grad(0)) {
-    gx = at::empty({M, K}, gy.options());
-    sgemm(false, false, M, K, N, 1, f32(gy), N, f32(w), K, 0, f32m(gx), K);
-    gx = gx.view(ctx->saved_data["x_sizes"].toIntVector());
-  }
-  if (ctx->needs_input_grad(1)) {
-    gw = at::empty({N, K}, gy.options());
-    sgemm(true, false, N, K, M, 1, f32(gy), N, f32(x2), K, 0, f32m(gw), K);
-  }
+  auto [gx, gw] = parts::linear_grads(ctx, f32(gy), x2, w);
   if (!bias) return {gx, gw};
   return {gx, gw, ctx->needs_input_grad(2) ? gy.sum(0) : Tensor()};
 }
@@ -290,11 +279,6 @@ struct CausalAttentionFn : torch::autograd::Function<CausalAttentionFn> {
     return {gqkv, Tensor(), Tensor()};
   }
 };
-
-void check_f32_cpu(const Tensor& t, const char* what) {
-  TORCH_CHECK(!t.defined() || (t.is_cpu() && t.scalar_type() == at::kFloat), what,
-              ": cpu kernels take float32 CPU tensors");
-}
 
 }  // namespace
 

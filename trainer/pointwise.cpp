@@ -12,6 +12,7 @@
 
 #include "trainer/gemm.h"
 #include "trainer/kernels.h"
+#include "trainer/linear_parts.h"
 #include "trainer/simd_math.h"
 
 namespace scalelab::trainer::cpu {
@@ -63,10 +64,9 @@ struct NormalV {
 __attribute__((target("avx2,fma"))) inline NormalV normal_avx2(__m256 x) {
   const __m256 one = _mm256_set1_ps(1.0f);
   const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
-  const __m256 t =
-      _mm256_div_ps(one, _mm256_add_ps(one, _mm256_mul_ps(_mm256_set1_ps(kErfP), _mm256_mul_ps(ax, _mm256_set1_ps(kInvSqrt2)))));
+  const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(kErfP * kInvSqrt2), ax, one));
   __m256 r = _mm256_set1_ps(kErfA[4]);
-  for (int i = 3; i >= 0; --i) r = _mm256_add_ps(_mm256_mul_ps(r, t), _mm256_set1_ps(kErfA[i]));
+  for (int i = 3; i >= 0; --i) r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(kErfA[i]));
   const __m256 e = exp_avx2(_mm256_mul_ps(_mm256_mul_ps(x, x), _mm256_set1_ps(-0.5f)));
   const __m256 q = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(r, t), e), _mm256_set1_ps(0.5f));
   const __m256 pos = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ);  // false for NaN, as x >= 0
@@ -131,7 +131,7 @@ __attribute__((target("avx2,fma"))) inline void gelu_grad_vec(const float* dy, c
                                                           __m256i m) {
   const __m256 x = load<kMasked>(u, m);
   const NormalV p = normal_avx2(x);
-  const __m256 g = _mm256_mul_ps(load<kMasked>(dy, m), _mm256_add_ps(p.cdf, _mm256_mul_ps(x, p.pdf)));
+  const __m256 g = _mm256_mul_ps(load<kMasked>(dy, m), _mm256_fmadd_ps(x, p.pdf, p.cdf));
   store<kMasked>(du, m, g);
   if (db) store<kMasked>(db, m, _mm256_add_ps(load<kMasked>(db, m), g));
 }
@@ -227,15 +227,13 @@ Tensor linear_gelu_forward(AutogradContext* ctx, const Tensor& x, const Tensor& 
   }
   ctx->save_for_backward({x2, wc, u});
   ctx->saved_data["x_sizes"] = x.sizes().vec();
-  std::vector<int64_t> out = x.sizes().vec();
-  out.back() = N;
-  return a.view(out);
+  return a.view(parts::with_last(x.sizes(), N));
 }
 
 variable_list linear_gelu_backward(AutogradContext* ctx, const Tensor& grad, bool bias) {
   const auto saved = ctx->get_saved_variables();
   const Tensor &x2 = saved[0], &w = saved[1], &u = saved[2];
-  const int64_t N = w.size(0), K = w.size(1), M = x2.size(0);
+  const int64_t N = w.size(0), M = x2.size(0);
   Tensor gy = grad.reshape({M, N}).contiguous();
   Tensor g = at::empty({M, N}, gy.options());  // dL/du
   const bool want_b = bias && ctx->needs_input_grad(2);
@@ -249,16 +247,7 @@ variable_list linear_gelu_backward(AutogradContext* ctx, const Tensor& grad, boo
     : avx2 ? gelu_grad_avx2(GY + o, U + o, G + o, GB, N)
            : gelu_grad_plain(GY + o, U + o, G + o, GB, N);
   }
-  Tensor gx, gw;
-  if (ctx->needs_input_grad(0)) {
-    gx = at::empty({M, K}, g.options());
-    sgemm(false, false, M, K, N, 1, G, N, w.data_ptr<float>(), K, 0, gx.data_ptr<float>(), K);
-    gx = gx.view(ctx->saved_data["x_sizes"].toIntVector());
-  }
-  if (ctx->needs_input_grad(1)) {
-    gw = at::empty({N, K}, g.options());
-    sgemm(true, false, N, K, M, 1, G, N, x2.data_ptr<float>(), K, 0, gw.data_ptr<float>(), K);
-  }
+  auto [gx, gw] = parts::linear_grads(ctx, G, x2, w);
   if (!bias) return {gx, gw};
   return {gx, gw, gb};
 }
@@ -374,10 +363,7 @@ struct CrossEntropyFn : torch::autograd::Function<CrossEntropyFn> {
   }
 };
 
-void check_f32_cpu(const Tensor& t, const char* what) {
-  TORCH_CHECK(!t.defined() || (t.is_cpu() && t.scalar_type() == at::kFloat), what,
-              ": cpu kernels take float32 CPU tensors");
-}
+using parts::check_f32_cpu;
 
 }  // namespace
 

@@ -1,9 +1,8 @@
 #pragma once
 // Vector math shared by the CPU kernels (kernels.cpp, pointwise.cpp): one exp and
-// the AVX2 lane helpers, each in a vector form and a scalar form built from the same
-// operations in the same order. No FMA (the target is plain avx2), so on a machine
-// without AVX2 the scalar form gives the values the vector form gives elsewhere, and
-// a test can hold the two to bit equality.
+// the AVX2 lane helpers. exp has a vector and a scalar form built from the same
+// operations in the same order, without FMA (the target is plain avx2), so a
+// softmax row done by the scalar fallback gets the values the vector code gives.
 #include <immintrin.h>
 
 #include <algorithm>
