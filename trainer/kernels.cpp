@@ -26,6 +26,7 @@ const float* f32(const Tensor& t) { return t.data_ptr<float>(); }
 float* f32m(Tensor& t) { return t.data_ptr<float>(); }
 
 using parts::check_f32_cpu;
+using parts::kRowChunk;
 using parts::with_last;
 
 // y = x W^T (+ b). LibTorch 1.13 cannot record an undefined tensor as a Function
@@ -36,12 +37,19 @@ Tensor linear_forward(AutogradContext* ctx, const Tensor& x, const Tensor& w, co
   Tensor wc = w.contiguous();
   const int64_t M = x2.size(0);
   Tensor y = at::empty({M, N}, x.options());
-  float beta = 0;
-  if (b.defined()) {  // seed C with the bias and let the GEMM accumulate onto it
-    y.copy_(b.expand({M, N}));
-    beta = 1;
+  if (!b.defined()) {
+    sgemm(false, true, M, N, K, 1, f32(x2), K, f32(wc), K, 0, f32m(y), N);
+  } else {
+    // Each chunk of C is seeded with the bias and the GEMM accumulates onto it while
+    // the chunk is in L2: seeding all of C first was one more pass through memory.
+    const float* bias = f32(b);
+    for (int64_t r0 = 0; r0 < M; r0 += kRowChunk) {
+      const int64_t rows = std::min(kRowChunk, M - r0);
+      float* c = f32m(y) + r0 * N;
+      for (int64_t r = 0; r < rows; ++r) std::memcpy(c + r * N, bias, sizeof(float) * size_t(N));
+      sgemm(false, true, rows, N, K, 1, f32(x2) + r0 * K, K, f32(wc), K, 1, c, N);
+    }
   }
-  sgemm(false, true, M, N, K, 1, f32(x2), K, f32(wc), K, beta, f32m(y), N);
   ctx->save_for_backward({x2, wc});
   ctx->saved_data["x_sizes"] = x.sizes().vec();
   return y.view(with_last(x.sizes(), N));
@@ -51,7 +59,7 @@ variable_list linear_backward(AutogradContext* ctx, const Tensor& grad, bool bia
   const auto saved = ctx->get_saved_variables();
   const Tensor& x2 = saved[0];
   const Tensor& w = saved[1];
-  const int64_t N = w.size(0), K = w.size(1), M = x2.size(0);
+  const int64_t N = w.size(0), M = x2.size(0);
   Tensor gy = grad.reshape({M, N}).contiguous();
   auto [gx, gw] = parts::linear_grads(ctx, f32(gy), x2, w);
   if (!bias) return {gx, gw};
@@ -82,11 +90,14 @@ struct LinearNoBiasFn : torch::autograd::Function<LinearNoBiasFn> {
 // A row done by the scalar fallback (no AVX2, or a last vector that would end past
 // the row) gets the values the vector code gives (simd_math.h).
 using simd::exp_avx2;
+using simd::exp_avx512;
 using simd::exp_scalar;
-using simd::have_avx2;
 using simd::hmax;
 using simd::hsum;
 using simd::lanes_below;
+using simd::mask16;
+using simd::use_avx2;
+using simd::use_avx512;
 
 // x[0, n) <- softmax(x[0, n)), x[n, len) <- 0, in scalar code.
 void softmax_row_plain(float* x, int64_t n, int64_t len) {
@@ -157,18 +168,57 @@ __attribute__((target("avx2"))) void softmax_backward_row_avx2(float* d, const f
   std::fill(d + end, d + len, 0.0f);
 }
 
+// AVX-512 forms: 16 lanes and masked tails, so no row needs the scalar fallback.
+SCALELAB_AVX512 void softmax_row_avx512(float* x, int64_t n, int64_t len) {
+  const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __m512 vmax = ninf;  // max_ps keeps vmax against a NaN, which still reaches the sum
+  for (int64_t j = 0; j < n; j += 16) vmax = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, mask16(n - j), x + j), vmax);
+  const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = mask16(n - j);
+    const __m512 e = _mm512_maskz_mov_ps(k, exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), m)));
+    _mm512_mask_storeu_ps(x + j, k, e);
+    acc = _mm512_add_ps(acc, e);
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(acc));
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = mask16(n - j);
+    _mm512_mask_storeu_ps(x + j, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + j), inv));
+  }
+  std::fill(x + n, x + len, 0.0f);
+}
+
+SCALELAB_AVX512 void softmax_backward_row_avx512(float* d, const float* p, int64_t n, int64_t len) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = mask16(n - j);
+    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, p + j), _mm512_maskz_loadu_ps(k, d + j), acc);
+  }
+  const __m512 dot = _mm512_set1_ps(_mm512_reduce_add_ps(acc));
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = mask16(n - j);
+    const __m512 r = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, p + j), _mm512_sub_ps(_mm512_maskz_loadu_ps(k, d + j), dot));
+    _mm512_mask_storeu_ps(d + j, k, r);
+  }
+  std::fill(d + n, d + len, 0.0f);
+}
+
 // Row r of a T x T head block holds the causal row with r + 1 keys.
 void causal_softmax(float* s, int64_t T) {
-  const bool avx2 = have_avx2();
+  const bool avx512 = use_avx512(), avx2 = use_avx2();
   for (int64_t r = 0; r < T; ++r)
-    avx2 ? softmax_row_avx2(s + r * T, r + 1, T) : softmax_row_plain(s + r * T, r + 1, T);
+    avx512 ? softmax_row_avx512(s + r * T, r + 1, T)
+    : avx2 ? softmax_row_avx2(s + r * T, r + 1, T)
+           : softmax_row_plain(s + r * T, r + 1, T);
 }
 
 void causal_softmax_backward(float* d, const float* p, int64_t T) {
-  const bool avx2 = have_avx2();
+  const bool avx512 = use_avx512(), avx2 = use_avx2();
   for (int64_t r = 0; r < T; ++r)
-    avx2 ? softmax_backward_row_avx2(d + r * T, p + r * T, r + 1, T)
-         : softmax_backward_row_plain(d + r * T, p + r * T, r + 1, T);
+    avx512 ? softmax_backward_row_avx512(d + r * T, p + r * T, r + 1, T)
+    : avx2 ? softmax_backward_row_avx2(d + r * T, p + r * T, r + 1, T)
+           : softmax_backward_row_plain(d + r * T, p + r * T, r + 1, T);
 }
 
 // Causal attention over [B, T, 3C] in row blocks: block [r0, r1) of queries only

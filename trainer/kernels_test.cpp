@@ -9,6 +9,7 @@
 #include <string>
 
 #include "trainer/gemm.h"
+#include "trainer/isa_forms.h"
 #include "trainer/kernels.h"
 #include "trainer/model.h"
 #include "trainer/onednn_check.h"
@@ -64,9 +65,13 @@ TEST_CASE("cpu::linear matches torch linear, forward and backward") {
 TEST_CASE("cpu::causal_attention matches masked softmax attention") {
   if (!have_onednn()) return;
   torch::manual_seed(1);
-  // T on, below and off the kernel's 32-row block size.
-  for (auto [B, T, H, hd] : {std::array<int64_t, 4>{2, 64, 2, 16}, {1, 45, 3, 8}, {2, 7, 1, 4}, {1, 128, 4, 32}}) {
+  // T on, below and off the kernel's 16-row block size; the softmax rows in every
+  // form this CPU has (limit_pointwise_isa: 2 AVX-512, 1 AVX2, 0 scalar).
+  for (auto [level, B, T, H, hd] : {std::array<int64_t, 5>{2, 2, 64, 2, 16}, {2, 1, 45, 3, 8}, {2, 2, 7, 1, 4},
+                                    {2, 1, 128, 4, 32}, {1, 1, 45, 3, 8}, {1, 2, 7, 1, 4}, {0, 1, 45, 3, 8}}) {
+    CAPTURE(level);
     CAPTURE(T);
+    testing::IsaCap cap(int(level));
     auto qkv = torch::randn({B, T, 3 * H * hd}, torch::requires_grad());
     auto g = torch::randn({B, T, H * hd});
     for (double mult : {1.0, 0.5}) {  // 0.5: μP's attention factor at m = 4
@@ -92,11 +97,22 @@ TEST_CASE("GPT: CPU kernel path and reference path agree on loss and every gradi
   m.n_head = 3;
   m.seq_len = 40;
   m.vocab = 97;
-  for (auto [tie, base] : {std::pair{true, 0}, {false, 0}, {true, 12}, {false, 24}}) {  // base > 0: mup
-    CAPTURE(base);
-    m.tie_embeddings = tie;
-    m.parametrization = base ? "mup" : "sp";
-    m.mup_base_width = base;
+  struct Case {
+    bool tie;
+    int base;  // > 0: mup
+    bool bias = true, mlp = true;
+  };
+  for (Case c : {Case{true, 0}, Case{false, 0}, Case{true, 12}, Case{false, 24}, Case{true, 0, false},
+                 Case{false, 0, true, false}, Case{true, 12, false, false}}) {
+    CAPTURE(c.tie);
+    CAPTURE(c.base);
+    CAPTURE(c.bias);
+    CAPTURE(c.mlp);
+    m.tie_embeddings = c.tie;
+    m.parametrization = c.base ? "mup" : "sp";
+    m.mup_base_width = c.base;
+    m.bias = c.bias;
+    m.mlp = c.mlp;
     torch::manual_seed(5);
     GPT g(m);
     auto idx = torch::randint(0, 97, {3, 40}, torch::kInt64);

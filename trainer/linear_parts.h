@@ -10,6 +10,10 @@
 
 namespace scalelab::trainer::cpu::parts {
 
+// Rows per GEMM call where a pass over the output follows (or precedes) the GEMM:
+// 256 rows of C (up to 4C floats each at the CPU shapes) stay in L2 between the two.
+constexpr int64_t kRowChunk = 256;
+
 inline void check_f32_cpu(const torch::Tensor& t, const char* what) {
   TORCH_CHECK(!t.defined() || (t.is_cpu() && t.scalar_type() == at::kFloat), what,
               ": cpu kernels take float32 CPU tensors");
@@ -21,23 +25,48 @@ inline std::vector<int64_t> with_last(at::IntArrayRef sizes, int64_t last) {
   return s;
 }
 
-// For y = x W^T with x2 = x as [M, K] and W [N, K], given dL/dy as G [M, N]:
-// dL/dx (shaped as x, whose sizes the forward saved as "x_sizes") and dL/dW, each
-// only where autograd asks for it.
+// For y = x W^T with x2 = x as [M, K] and W [N, K], the gradients dL/dx (shaped as
+// x, whose sizes the forward saved as "x_sizes") and dL/dW, each only where autograd
+// asks for it, from dL/dy fed a block of rows at a time: a caller that makes dL/dy
+// in chunks hands each over while it is in cache. dL/dW sums the blocks in order.
+class LinearGrads {
+ public:
+  LinearGrads(torch::autograd::AutogradContext* ctx, const torch::Tensor& x2, const torch::Tensor& w)
+      : ctx_(ctx), x2_(x2), w_(w), N_(w.size(0)), K_(w.size(1)) {
+    if (ctx->needs_input_grad(0)) gx_ = at::empty({x2.size(0), K_}, x2.options());
+    if (ctx->needs_input_grad(1)) gw_ = at::empty({N_, K_}, x2.options());
+  }
+
+  // G: rows x N floats, rows [r0, r0 + rows) of dL/dy.
+  void add_rows(const float* G, int64_t r0, int64_t rows) {
+    if (gx_.defined())
+      sgemm(false, false, rows, K_, N_, 1, G, N_, w_.data_ptr<float>(), K_, 0, gx_.data_ptr<float>() + r0 * K_, K_);
+    if (gw_.defined())
+      sgemm(true, false, N_, K_, rows, 1, G, N_, x2_.data_ptr<float>() + r0 * K_, K_, first_ ? 0.0f : 1.0f,
+            gw_.data_ptr<float>(), K_);
+    first_ = false;
+  }
+
+  // {dL/dx, dL/dW} once every row has been added.
+  std::pair<torch::Tensor, torch::Tensor> done() {
+    if (gx_.defined()) gx_ = gx_.view(ctx_->saved_data["x_sizes"].toIntVector());
+    return {gx_, gw_};
+  }
+
+ private:
+  torch::autograd::AutogradContext* ctx_;
+  const torch::Tensor &x2_, &w_;
+  int64_t N_, K_;
+  torch::Tensor gx_, gw_;
+  bool first_ = true;
+};
+
+// The same with all of dL/dy at once, as G [M, N].
 inline std::pair<torch::Tensor, torch::Tensor> linear_grads(torch::autograd::AutogradContext* ctx, const float* G,
                                                             const torch::Tensor& x2, const torch::Tensor& w) {
-  const int64_t N = w.size(0), K = w.size(1), M = x2.size(0);
-  torch::Tensor gx, gw;
-  if (ctx->needs_input_grad(0)) {
-    gx = at::empty({M, K}, x2.options());
-    sgemm(false, false, M, K, N, 1, G, N, w.data_ptr<float>(), K, 0, gx.data_ptr<float>(), K);
-    gx = gx.view(ctx->saved_data["x_sizes"].toIntVector());
-  }
-  if (ctx->needs_input_grad(1)) {
-    gw = at::empty({N, K}, x2.options());
-    sgemm(true, false, N, K, M, 1, G, N, x2.data_ptr<float>(), K, 0, gw.data_ptr<float>(), K);
-  }
-  return {gx, gw};
+  LinearGrads g(ctx, x2, w);
+  g.add_rows(G, 0, x2.size(0));
+  return g.done();
 }
 
 }  // namespace scalelab::trainer::cpu::parts

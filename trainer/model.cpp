@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <tuple>
 
 #include "common/error.h"
 #include "trainer/gemm.h"
@@ -143,6 +144,10 @@ Tensor GPTImpl::dropout(const Tensor& x) {
 }
 
 Tensor GPTImpl::attention(AttentionImpl& a, const Tensor& x) {
+  return dropout(dense(*a.c_proj, attention_heads(a, x)));
+}
+
+Tensor GPTImpl::attention_heads(AttentionImpl& a, const Tensor& x) {
   const int64_t B = x.size(0), T = x.size(1), C = cfg_.d_model, H = cfg_.n_head;
   Tensor qkv = dense(*a.c_attn, x);
   Tensor y;
@@ -166,7 +171,7 @@ Tensor GPTImpl::attention(AttentionImpl& a, const Tensor& x) {
 #endif
     y = y.transpose(1, 2).contiguous().view({B, T, C});
   }
-  return dropout(dense(*a.c_proj, y));
+  return y;
 }
 
 Tensor GPTImpl::block(BlockImpl& b, const Tensor& x_in, std::size_t layer) {
@@ -183,9 +188,34 @@ Tensor GPTImpl::block(BlockImpl& b, const Tensor& x_in, std::size_t layer) {
   return x + dropout(m);
 }
 
+// The CPU kernels' form of the blocks: each residual add, with the bias of the
+// projection it adds, is fused into the LayerNorm that follows it (the next
+// block's ln_1 or ln_f), so the projections run without their bias. Same function
+// as block(); no probes (they want each branch's output with its bias).
+Tensor GPTImpl::hidden_fused(const Tensor& idx) {
+  constexpr double kEps = 1e-5;
+  const int64_t T = idx.size(1);
+  Tensor x = torch::embedding(wte, idx) + wpe.slice(0, 0, T);
+  Tensor y = cpu::layer_norm(x, h[0]->ln_1->weight, h[0]->ln_1->bias, kEps);
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    BlockImpl& b = *h[i];
+    const NormImpl& next = i + 1 < h.size() ? *h[i + 1]->ln_1 : *ln_f;
+    const DenseImpl& proj = *b.attn->c_proj;
+    const NormImpl& after_attn = cfg_.mlp ? *b.ln_2 : next;
+    Tensor a = cpu::linear(attention_heads(*b.attn, y), proj.weight, Tensor());
+    std::tie(x, y) = cpu::add_layer_norm(x, a, proj.bias, after_attn.weight, after_attn.bias, kEps);
+    if (!cfg_.mlp) continue;
+    const DenseImpl &fc = *b.mlp->c_fc, &out = *b.mlp->c_proj;
+    Tensor m = cpu::mlp(y, fc.weight, fc.bias, out.weight);
+    std::tie(x, y) = cpu::add_layer_norm(x, m, out.bias, next.weight, next.bias, kEps);
+  }
+  return y;
+}
+
 Tensor GPTImpl::hidden(const Tensor& idx) {
   const int64_t T = idx.size(1);
   if (T > cfg_.seq_len) throw std::invalid_argument("sequence longer than model.seq_len");
+  if (cpu_kernels_ && idx.is_cpu() && !probe_) return hidden_fused(idx);
   Tensor x = dropout(torch::embedding(wte, idx) + wpe.slice(0, 0, T));
   if (probe_) probe_("embed", x.detach());
   for (std::size_t i = 0; i < h.size(); ++i) x = block(*h[i], x, i);

@@ -6,8 +6,9 @@
 //
 // Two interchangeable execution paths compute the same function:
 //  - reference: plain LibTorch ops (any device, autocast-friendly, dropout);
-//  - CPU kernels (kernels.h): oneDNN GEMMs and an in-place causal attention,
-//    chosen on CPU when oneDNN is available and dropout is 0.
+//  - CPU kernels (kernels.h): oneDNN GEMMs, an in-place causal attention, fused
+//    GELU, and each residual add fused into the LayerNorm after it; chosen on CPU
+//    when oneDNN is available and dropout is 0.
 #include <torch/torch.h>
 
 #include <functional>
@@ -85,7 +86,9 @@ class GPTImpl : public torch::nn::Module {
   torch::Tensor hidden(const torch::Tensor& idx);  // final-LayerNorm output [B, T, d]
   torch::Tensor block(BlockImpl& b, const torch::Tensor& x, std::size_t layer);
   torch::Tensor readout(torch::Tensor x);  // final hidden -> logits, with the output multiplier
+  torch::Tensor hidden_fused(const torch::Tensor& idx);  // hidden() on the CPU kernels
   torch::Tensor attention(AttentionImpl& a, const torch::Tensor& x);
+  torch::Tensor attention_heads(AttentionImpl& a, const torch::Tensor& x);  // before c_proj
   torch::Tensor dense(const DenseImpl& l, const torch::Tensor& x) const;
   torch::Tensor loss(const torch::Tensor& logits, const torch::Tensor& targets) const;  // mean cross-entropy
   torch::Tensor dropout(const torch::Tensor& x);

@@ -1,8 +1,9 @@
 // The CPU fast path's element-wise work, fused where LibTorch 1.13 makes passes
-// over memory: the MLP's bias and GELU ride on its first GEMM (with the bias
-// gradient summed in the same pass as GELU's backward), and cross-entropy is one
-// pass per row forward and one backward (no log-softmax tensor). Measured at the
-// 0.84M shape, aten::gelu and aten::gelu_backward alone were 16% of a step.
+// over memory: the MLP runs a chunk of rows at a time through c_fc, its bias and
+// GELU and c_proj, the hidden activations staying in L2 (the backward the same way,
+// with the bias gradient summed in the GELU pass), and cross-entropy is one pass per
+// row forward and one backward (no log-softmax tensor). Measured at the 0.84M shape,
+// aten::gelu and aten::gelu_backward alone had been 16% of a step.
 #include <immintrin.h>
 
 #include <atomic>
@@ -25,13 +26,8 @@ using torch::autograd::variable_list;
 using namespace simd;
 
 // The widest form the CPU has, unless a test lowers it (limit_pointwise_isa).
-std::atomic<int> isa_cap{2};
-bool use_avx512() {
-  static const bool yes = __builtin_cpu_supports("avx512f");
-  return yes && isa_cap.load(std::memory_order_relaxed) >= 2;
-}
+std::atomic<int> isa_level{2};
 // The GELU passes use FMA as well (fma_ok); the cross-entropy rows need AVX2 only.
-bool use_avx2() { return have_avx2() && isa_cap.load(std::memory_order_relaxed) >= 1; }
 bool fma_ok() {
   static const bool yes = __builtin_cpu_supports("fma");
   return yes && use_avx2();
@@ -75,19 +71,24 @@ __attribute__((target("avx2,fma"))) inline NormalV normal_avx2(__m256 x) {
 
 // The AVX2 form adds FMA: at 8 lanes without it, GELU cost more than LibTorch's own kernel.
 
-// Row pass of the forward: u += b (b may be null), a = gelu(u).
+// Row pass of the forward: with v = u + b (b may be null), a = gelu(v) and u is
+// overwritten with gelu'(v) = Φ(v) + v φ(v), all the backward needs: the erf and exp
+// are computed once, here, while the chunk is in L2.
 void bias_gelu_plain(float* u, const float* b, float* a, int64_t n) {
   for (int64_t j = 0; j < n; ++j) {
-    if (b) u[j] += b[j];
-    a[j] = u[j] * normal_scalar(u[j]).cdf;
+    const float v = b ? u[j] + b[j] : u[j];
+    const Normal p = normal_scalar(v);
+    a[j] = v * p.cdf;
+    u[j] = p.cdf + v * p.pdf;
   }
 }
 
-// Row pass of the backward: du = dy gelu'(u), and db += du (db may be null).
-void gelu_grad_plain(const float* dy, const float* u, float* du, float* db, int64_t n) {
+// Row pass of the backward: du = dy gelu'(v), and db += du (db may be null); du
+// may be dy itself. GCC does not vectorise this loop at -O2 (du may alias), so
+// the vector forms below are spelled out.
+void gelu_grad_plain(const float* dy, const float* d, float* du, float* db, int64_t n) {
   for (int64_t j = 0; j < n; ++j) {
-    const Normal p = normal_scalar(u[j]);
-    du[j] = dy[j] * (p.cdf + u[j] * p.pdf);
+    du[j] = dy[j] * d[j];
     if (db) db[j] += du[j];
   }
 }
@@ -112,11 +113,10 @@ __attribute__((target("avx2"))) inline __m256i tail_mask(int64_t m) {
 template <bool kMasked>
 __attribute__((target("avx2,fma"))) inline void bias_gelu_vec(float* u, const float* b, float* a, __m256i m) {
   __m256 x = load<kMasked>(u, m);
-  if (b) {
-    x = _mm256_add_ps(x, load<kMasked>(b, m));
-    store<kMasked>(u, m, x);
-  }
-  store<kMasked>(a, m, _mm256_mul_ps(x, normal_avx2(x).cdf));
+  if (b) x = _mm256_add_ps(x, load<kMasked>(b, m));
+  const NormalV p = normal_avx2(x);
+  store<kMasked>(a, m, _mm256_mul_ps(x, p.cdf));
+  store<kMasked>(u, m, _mm256_fmadd_ps(x, p.pdf, p.cdf));
 }
 
 __attribute__((target("avx2,fma"))) void bias_gelu_avx2(float* u, const float* b, float* a, int64_t n) {
@@ -126,41 +126,8 @@ __attribute__((target("avx2,fma"))) void bias_gelu_avx2(float* u, const float* b
   if (j < n) bias_gelu_vec<true>(u + j, b ? b + j : nullptr, a + j, tail_mask(n - j));
 }
 
-template <bool kMasked>
-__attribute__((target("avx2,fma"))) inline void gelu_grad_vec(const float* dy, const float* u, float* du, float* db,
-                                                          __m256i m) {
-  const __m256 x = load<kMasked>(u, m);
-  const NormalV p = normal_avx2(x);
-  const __m256 g = _mm256_mul_ps(load<kMasked>(dy, m), _mm256_fmadd_ps(x, p.pdf, p.cdf));
-  store<kMasked>(du, m, g);
-  if (db) store<kMasked>(db, m, _mm256_add_ps(load<kMasked>(db, m), g));
-}
-
-__attribute__((target("avx2,fma"))) void gelu_grad_avx2(const float* dy, const float* u, float* du, float* db, int64_t n) {
-  const __m256i all = _mm256_set1_epi32(-1);
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8) gelu_grad_vec<false>(dy + j, u + j, du + j, db ? db + j : nullptr, all);
-  if (j < n) gelu_grad_vec<true>(dy + j, u + j, du + j, db ? db + j : nullptr, tail_mask(n - j));
-}
-
-// AVX-512 forms (16 lanes, FMA, native masks): GELU is compute-bound here, one
-// erf and one exp per entry, and at 8 lanes without FMA it cost more than
-// LibTorch's own kernel.
-#define SCALELAB_AVX512 __attribute__((target("avx512f")))
-
-SCALELAB_AVX512 inline __m512 exp_avx512(__m512 x) {
-  x = _mm512_max_ps(_mm512_set1_ps(kExpMin), x);
-  const __m512 fx = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(kLog2e), _mm512_set1_ps(0.5f)),
-                                         _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(kLn2Hi), x);
-  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(kLn2Lo), x);
-  const __m512 z = _mm512_mul_ps(x, x);
-  __m512 y = _mm512_set1_ps(kExpP[0]);
-  for (int i = 1; i < 6; ++i) y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(kExpP[i]));
-  y = _mm512_add_ps(_mm512_fmadd_ps(y, z, x), _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(y, fx);
-}
-
+// AVX-512 forms: GELU is compute-bound here, one erf and one exp per entry, and at
+// 8 lanes without FMA it cost more than LibTorch's own kernel.
 struct Normal512 {
   __m512 cdf, pdf;
 };
@@ -177,99 +144,133 @@ SCALELAB_AVX512 inline Normal512 normal_avx512(__m512 x) {
   return {_mm512_mask_blend_ps(pos, q, _mm512_sub_ps(one, q)), _mm512_mul_ps(e, _mm512_set1_ps(kInvSqrt2Pi))};
 }
 
-SCALELAB_AVX512 inline __mmask16 mask16(int64_t left) {
-  return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
-}
-
 SCALELAB_AVX512 void bias_gelu_avx512(float* u, const float* b, float* a, int64_t n) {
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 m = mask16(n - j);
     __m512 x = _mm512_maskz_loadu_ps(m, u + j);
-    if (b) {
-      x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, b + j));
-      _mm512_mask_storeu_ps(u + j, m, x);
-    }
-    _mm512_mask_storeu_ps(a + j, m, _mm512_mul_ps(x, normal_avx512(x).cdf));
+    if (b) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, b + j));
+    const Normal512 p = normal_avx512(x);
+    _mm512_mask_storeu_ps(a + j, m, _mm512_mul_ps(x, p.cdf));
+    _mm512_mask_storeu_ps(u + j, m, _mm512_fmadd_ps(x, p.pdf, p.cdf));
   }
 }
 
-SCALELAB_AVX512 void gelu_grad_avx512(const float* dy, const float* u, float* du, float* db, int64_t n) {
+SCALELAB_AVX512 void gelu_grad_avx512(const float* dy, const float* d, float* du, float* db, int64_t n) {
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 m = mask16(n - j);
-    const __m512 x = _mm512_maskz_loadu_ps(m, u + j);
-    const Normal512 p = normal_avx512(x);
-    const __m512 g = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, dy + j), _mm512_fmadd_ps(x, p.pdf, p.cdf));
+    const __m512 g = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, dy + j), _mm512_maskz_loadu_ps(m, d + j));
     _mm512_mask_storeu_ps(du + j, m, g);
     if (db) _mm512_mask_storeu_ps(db + j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, db + j), g));
   }
 }
 
-// Rows per GEMM call in the forward: a chunk's pre-activations (256 x 4C floats at
-// the CPU shapes) are still in L2 when the bias-and-GELU pass reads them.
-constexpr int64_t kRowChunk = 256;
+template <bool kMasked>
+__attribute__((target("avx2"))) inline void gelu_grad_vec(const float* dy, const float* d, float* du, float* db,
+                                                      __m256i m) {
+  const __m256 g = _mm256_mul_ps(load<kMasked>(dy, m), load<kMasked>(d, m));
+  store<kMasked>(du, m, g);
+  if (db) store<kMasked>(db, m, _mm256_add_ps(load<kMasked>(db, m), g));
+}
 
-Tensor linear_gelu_forward(AutogradContext* ctx, const Tensor& x, const Tensor& w, const Tensor& b) {
-  const int64_t N = w.size(0), K = w.size(1);
-  Tensor x2 = x.reshape({-1, K}).contiguous();
-  Tensor wc = w.contiguous();
-  const int64_t M = x2.size(0);
-  Tensor u = at::empty({M, N}, x.options()), a = at::empty({M, N}, x.options());
-  const float *X = x2.data_ptr<float>(), *W = wc.data_ptr<float>(), *Bv = b.defined() ? b.data_ptr<float>() : nullptr;
-  float *U = u.data_ptr<float>(), *A = a.data_ptr<float>();
+__attribute__((target("avx2"))) void gelu_grad_avx2(const float* dy, const float* d, float* du, float* db, int64_t n) {
+  const __m256i all = _mm256_set1_epi32(-1);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) gelu_grad_vec<false>(dy + j, d + j, du + j, db ? db + j : nullptr, all);
+  if (j < n) gelu_grad_vec<true>(dy + j, d + j, du + j, db ? db + j : nullptr, tail_mask(n - j));
+}
+
+void gelu_grad_rows(const float* dy, const float* d, float* du, float* db, int64_t rows, int64_t n) {
+  const bool avx512 = use_avx512(), avx2 = use_avx2();
+  for (int64_t r = 0; r < rows; ++r)
+    avx512 ? gelu_grad_avx512(dy + r * n, d + r * n, du + r * n, db, n)
+    : avx2 ? gelu_grad_avx2(dy + r * n, d + r * n, du + r * n, db, n)
+           : gelu_grad_plain(dy + r * n, d + r * n, du + r * n, db, n);
+}
+
+// The forward's GEMM runs in chunks of parts::kRowChunk rows: a chunk's
+// pre-activations are still in L2 when the bias-and-GELU pass reads them.
+using parts::kRowChunk;
+
+// The MLP, gelu(x W1^T + b1) W2^T, or without W2 just its first layer and GELU:
+// a chunk of rows at a time through both GEMMs, so the hidden activations of a chunk
+// (rows x 4C) are in L2 between the GEMM that makes them, the GELU pass and the GEMM
+// that reads them. W2's bias is left to the caller (the residual add takes it).
+using OptTensor = c10::optional<Tensor>;
+
+void bias_gelu_rows(float* u, const float* b, float* a, int64_t rows, int64_t n) {
   const bool avx512 = use_avx512(), avx2 = fma_ok();
+  for (int64_t r = 0; r < rows; ++r)
+    avx512 ? bias_gelu_avx512(u + r * n, b, a + r * n, n)
+    : avx2 ? bias_gelu_avx2(u + r * n, b, a + r * n, n)
+           : bias_gelu_plain(u + r * n, b, a + r * n, n);
+}
+
+const float* ptr(const OptTensor& t) { return t && t->defined() ? t->data_ptr<float>() : nullptr; }
+
+Tensor mlp_forward(AutogradContext* ctx, const Tensor& x, const Tensor& w1, const OptTensor& b1, const OptTensor& w2_in) {
+  const int64_t N = w1.size(0), K = w1.size(1);
+  Tensor x2 = x.reshape({-1, K}).contiguous(), wc = w1.contiguous();
+  Tensor w2 = w2_in && w2_in->defined() ? w2_in->contiguous() : Tensor();
+  const int64_t M = x2.size(0), out_n = w2.defined() ? w2.size(0) : N;
+  Tensor d = at::empty({M, N}, x.options()), a = at::empty({M, N}, x.options());
+  Tensor out = w2.defined() ? at::empty({M, out_n}, x.options()) : a;
+  const float *X = x2.data_ptr<float>(), *W = wc.data_ptr<float>();
+  float *D = d.data_ptr<float>(), *A = a.data_ptr<float>();
   for (int64_t r0 = 0; r0 < M; r0 += kRowChunk) {
     const int64_t rows = std::min(kRowChunk, M - r0);
-    sgemm(false, true, rows, N, K, 1, X + r0 * K, K, W, K, 0, U + r0 * N, N);
-    for (int64_t r = r0; r < r0 + rows; ++r)
-      avx512 ? bias_gelu_avx512(U + r * N, Bv, A + r * N, N)
-      : avx2 ? bias_gelu_avx2(U + r * N, Bv, A + r * N, N)
-             : bias_gelu_plain(U + r * N, Bv, A + r * N, N);
+    sgemm(false, true, rows, N, K, 1, X + r0 * K, K, W, K, 0, D + r0 * N, N);
+    bias_gelu_rows(D + r0 * N, ptr(b1), A + r0 * N, rows, N);  // D: gelu' from here on
+    if (w2.defined())
+      sgemm(false, true, rows, out_n, N, 1, A + r0 * N, N, w2.data_ptr<float>(), N, 0,
+            out.data_ptr<float>() + r0 * out_n, out_n);
   }
-  ctx->save_for_backward({x2, wc, u});
+  ctx->save_for_backward(w2.defined() ? variable_list{x2, wc, d, w2, a} : variable_list{x2, wc, d});
   ctx->saved_data["x_sizes"] = x.sizes().vec();
-  return a.view(parts::with_last(x.sizes(), N));
+  ctx->saved_data["b1"] = bool(ptr(b1));
+  return out.view(parts::with_last(x.sizes(), out_n));
 }
 
-variable_list linear_gelu_backward(AutogradContext* ctx, const Tensor& grad, bool bias) {
+variable_list mlp_backward(AutogradContext* ctx, const Tensor& grad) {
   const auto saved = ctx->get_saved_variables();
-  const Tensor &x2 = saved[0], &w = saved[1], &u = saved[2];
-  const int64_t N = w.size(0), M = x2.size(0);
-  Tensor gy = grad.reshape({M, N}).contiguous();
-  Tensor g = at::empty({M, N}, gy.options());  // dL/du
-  const bool want_b = bias && ctx->needs_input_grad(2);
+  const Tensor &x2 = saved[0], &w1 = saved[1], &d = saved[2];
+  const bool two = saved.size() == 5, bias = ctx->saved_data["b1"].toBool();
+  const int64_t N = w1.size(0), M = x2.size(0), out_n = two ? saved[3].size(0) : N;
+  Tensor gy = grad.reshape({M, out_n}).contiguous();
+  // dL/du a chunk at a time, in L2 for the GEMMs on either side of the GELU pass.
+  Tensor g = at::empty({std::min(kRowChunk, M), N}, gy.options());
+  // needs_input_grad counts the tensors given, not the missing optional ones.
+  const bool want_b = bias && ctx->needs_input_grad(2), want_w2 = two && ctx->needs_input_grad(bias ? 3 : 2);
   Tensor gb = want_b ? at::zeros({N}, g.options()) : Tensor();
+  Tensor gw2 = want_w2 ? at::empty({out_n, N}, g.options()) : Tensor();
   float *G = g.data_ptr<float>(), *GB = want_b ? gb.data_ptr<float>() : nullptr;
-  const float *U = u.data_ptr<float>(), *GY = gy.data_ptr<float>();
-  const bool avx512 = use_avx512(), avx2 = fma_ok();
-  for (int64_t r = 0; r < M; ++r) {
-    const int64_t o = r * N;
-    avx512 ? gelu_grad_avx512(GY + o, U + o, G + o, GB, N)
-    : avx2 ? gelu_grad_avx2(GY + o, U + o, G + o, GB, N)
-           : gelu_grad_plain(GY + o, U + o, G + o, GB, N);
+  const float *D = d.data_ptr<float>(), *GY = gy.data_ptr<float>();
+  parts::LinearGrads grads(ctx, x2, w1);
+  for (int64_t r0 = 0; r0 < M; r0 += kRowChunk) {
+    const int64_t rows = std::min(kRowChunk, M - r0);
+    const float* up = GY + r0 * out_n;  // dL/da of these rows: gy itself, or gy W2
+    if (two) {
+      sgemm(false, false, rows, N, out_n, 1, up, out_n, saved[3].data_ptr<float>(), N, 0, G, N);
+      if (want_w2)
+        sgemm(true, false, out_n, N, rows, 1, up, out_n, saved[4].data_ptr<float>() + r0 * N, N, r0 ? 1.0f : 0.0f,
+              gw2.data_ptr<float>(), N);
+      up = G;
+    }
+    gelu_grad_rows(up, D + r0 * N, G, GB, rows, N);
+    grads.add_rows(G, r0, rows);
   }
-  auto [gx, gw] = parts::linear_grads(ctx, G, x2, w);
-  if (!bias) return {gx, gw};
-  return {gx, gw, gb};
+  auto [gx, gw] = grads.done();
+  return {gx, gw, gb, gw2};
 }
 
-// LibTorch 1.13 cannot record an undefined tensor as a Function input (see LinearFn).
-struct LinearGeluFn : torch::autograd::Function<LinearGeluFn> {
-  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w, const Tensor& b) {
-    return linear_gelu_forward(ctx, x, w, b);
+struct MlpFn : torch::autograd::Function<MlpFn> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w1, const OptTensor& b1,
+                        const OptTensor& w2) {
+    return mlp_forward(ctx, x, w1, b1, w2);
   }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    return linear_gelu_backward(ctx, grads[0], true);
-  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) { return mlp_backward(ctx, grads[0]); }
 };
 
-struct LinearGeluNoBiasFn : torch::autograd::Function<LinearGeluNoBiasFn> {
-  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w) {
-    return linear_gelu_forward(ctx, x, w, Tensor());
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    return linear_gelu_backward(ctx, grads[0], false);
-  }
-};
+OptTensor opt(const Tensor& t) { return t.defined() ? OptTensor(t) : OptTensor(); }
 
 // Cross-entropy, mean over rows, of logits [N, V] against class indices [N]. The
 // forward keeps each row's log-sum-exp; the backward rebuilds softmax from it.
@@ -367,13 +368,22 @@ using parts::check_f32_cpu;
 
 }  // namespace
 
-void limit_pointwise_isa(int level) { isa_cap.store(level); }
+void limit_pointwise_isa(int level) { isa_level.store(level); }
+
+int simd::isa_cap() { return isa_level.load(std::memory_order_relaxed); }
 
 Tensor linear_gelu(const Tensor& x, const Tensor& w, const Tensor& b) {
-  check_f32_cpu(x, "linear_gelu input");
-  check_f32_cpu(w, "linear_gelu weight");
-  check_f32_cpu(b, "linear_gelu bias");
-  return b.defined() ? LinearGeluFn::apply(x, w, b) : LinearGeluNoBiasFn::apply(x, w);
+  return mlp(x, w, b, Tensor());
+}
+
+Tensor mlp(const Tensor& x, const Tensor& w_fc, const Tensor& b_fc, const Tensor& w_proj) {
+  check_f32_cpu(x, "mlp input");
+  check_f32_cpu(w_fc, "mlp c_fc weight");
+  check_f32_cpu(b_fc, "mlp c_fc bias");
+  check_f32_cpu(w_proj, "mlp c_proj weight");
+  TORCH_CHECK(!w_proj.defined() || w_proj.size(1) == w_fc.size(0), "mlp: c_proj takes ", w_proj.size(1),
+              " inputs, c_fc gives ", w_fc.size(0));
+  return MlpFn::apply(x, w_fc, opt(b_fc), opt(w_proj));
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target) {

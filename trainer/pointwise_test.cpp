@@ -4,32 +4,20 @@
 
 #include <limits>
 
+#include "trainer/isa_forms.h"
 #include "trainer/kernels.h"
 #include "trainer/onednn_check.h"
 
 using namespace scalelab::trainer;
+using testing::isa_forms;
+using testing::IsaCap;
+using testing::IsaForm;
 using testing::have_onednn;
 
 namespace {
 
 double max_err(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
-struct Isa {
-  const char* name;
-  int level;
-  bool here;
-};
-
-std::vector<Isa> forms() {
-  return {{"avx512", 2, bool(__builtin_cpu_supports("avx512f"))},
-          {"avx2", 1, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")},
-          {"plain", 0, true}};
-}
-
-struct Cap {  // restores the default even when a CHECK throws
-  explicit Cap(int level) { cpu::limit_pointwise_isa(level); }
-  ~Cap() { cpu::limit_pointwise_isa(2); }
-};
 
 }  // namespace
 
@@ -37,12 +25,12 @@ TEST_CASE("cpu::linear_gelu matches linear + exact gelu, forward and backward, i
   if (!have_onednn()) return;
   torch::manual_seed(1);
   // 300 rows: more than one GEMM chunk and a partial one; 37 outputs: a vector tail.
-  for (const Isa& isa : forms()) {
+  for (const IsaForm& isa : isa_forms()) {
     if (!isa.here) {
       MESSAGE("SKIP: " << isa.name << " form: this CPU lacks it");
       continue;
     }
-    Cap cap(isa.level);
+    IsaCap cap(isa.level);
     for (bool bias : {true, false}) {
       CAPTURE(isa.name);
       CAPTURE(bias);
@@ -65,11 +53,43 @@ TEST_CASE("cpu::linear_gelu matches linear + exact gelu, forward and backward, i
   }
 }
 
+TEST_CASE("cpu::mlp matches linear, exact gelu and linear, forward and backward, in every form") {
+  if (!have_onednn()) return;
+  torch::manual_seed(2);
+  for (const IsaForm& isa : isa_forms()) {
+    if (!isa.here) continue;  // reported by the case above
+    IsaCap cap(isa.level);
+    for (bool bias : {true, false}) {
+      CAPTURE(isa.name);
+      CAPTURE(bias);
+      // 300 rows: a whole 256-row chunk and a partial one, both GEMMs and the dW sums over both.
+      // Weights at ~1/sqrt(fan-in), so every value and gradient is O(1) and one tolerance fits all.
+      auto x = torch::randn({3, 100, 24}, torch::requires_grad());
+      auto w1 = (torch::randn({40, 24}) / 5).requires_grad_(), w2 = (torch::randn({17, 40}) / 6).requires_grad_();
+      auto b = bias ? torch::randn({40}, torch::requires_grad()) : torch::Tensor();
+      auto gy = torch::randn({3, 100, 17});
+      auto y = cpu::mlp(x, w1, b, w2);
+      y.backward(gy);
+      auto leaf = [](const torch::Tensor& t) { return t.detach().clone().requires_grad_(); };
+      auto x2 = leaf(x), w12 = leaf(w1), w22 = leaf(w2), b2 = bias ? leaf(b) : torch::Tensor();
+      namespace F = torch::nn::functional;
+      auto ref = F::linear(torch::gelu(F::linear(x2, w12, b2)), w22);
+      ref.backward(gy);
+      CHECK(y.sizes() == ref.sizes());
+      CHECK(max_err(y, ref) < 1e-4);
+      CHECK(max_err(x.grad(), x2.grad()) < 1e-3);
+      CHECK(max_err(w1.grad(), w12.grad()) < 1e-3);
+      CHECK(max_err(w2.grad(), w22.grad()) < 1e-3);
+      if (bias) CHECK(max_err(b.grad(), b2.grad()) < 1e-3);
+    }
+  }
+}
+
 TEST_CASE("cpu::linear_gelu: far tails, zero and NaN") {
   if (!have_onednn()) return;
-  for (const Isa& isa : forms()) {
+  for (const IsaForm& isa : isa_forms()) {
     if (!isa.here) continue;
-    Cap cap(isa.level);
+    IsaCap cap(isa.level);
     CAPTURE(isa.name);
     const float nan = std::numeric_limits<float>::quiet_NaN();
     auto x = torch::tensor({-30.0f, -6.0f, -1e-3f, 0.0f, 1e-3f, 6.0f, 30.0f, nan, 2.0f}).view({9, 1});
@@ -84,9 +104,9 @@ TEST_CASE("cpu::linear_gelu: far tails, zero and NaN") {
 
 TEST_CASE("cpu::cross_entropy matches torch's, forward and backward, in every form") {
   torch::manual_seed(2);
-  for (const Isa& isa : forms()) {
+  for (const IsaForm& isa : isa_forms()) {
     if (!isa.here) continue;
-    Cap cap(isa.level);
+    IsaCap cap(isa.level);
     for (int64_t V : {256, 13, 5}) {  // whole vectors, a tail, a row shorter than a vector
       CAPTURE(isa.name);
       CAPTURE(V);

@@ -1,8 +1,9 @@
 #pragma once
-// Vector math shared by the CPU kernels (kernels.cpp, pointwise.cpp): one exp and
-// the AVX2 lane helpers. exp has a vector and a scalar form built from the same
-// operations in the same order, without FMA (the target is plain avx2), so a
-// softmax row done by the scalar fallback gets the values the vector code gives.
+// Vector math shared by the CPU kernels (kernels.cpp, pointwise.cpp, norm.cpp): exp,
+// the lane helpers, and which forms to run. exp_scalar and exp_avx2 are built from
+// the same operations in the same order, without FMA (the target is plain avx2), so
+// a softmax row done by the scalar fallback gets the values the AVX2 code gives;
+// exp_avx512 uses FMA and so differs from them in the last bits.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -70,6 +71,35 @@ __attribute__((target("avx2"))) inline __m256 lanes_below(int64_t m) {
 inline bool have_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2");
   return yes;
+}
+
+// limit_pointwise_isa's level (kernels.h): 2 by default, lowered by tests so that the
+// narrower forms of the element-wise kernels run on a machine that has wider ones.
+int isa_cap();
+inline bool use_avx512() {
+  static const bool yes = __builtin_cpu_supports("avx512f");
+  return yes && isa_cap() >= 2;
+}
+inline bool use_avx2() { return have_avx2() && isa_cap() >= 1; }
+
+// AVX-512 (16 lanes, FMA, native masks).
+#define SCALELAB_AVX512 __attribute__((target("avx512f")))
+
+SCALELAB_AVX512 inline __m512 exp_avx512(__m512 x) {
+  x = _mm512_max_ps(_mm512_set1_ps(kExpMin), x);
+  const __m512 fx = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(kLog2e), _mm512_set1_ps(0.5f)),
+                                         _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(kLn2Hi), x);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(kLn2Lo), x);
+  const __m512 z = _mm512_mul_ps(x, x);
+  __m512 y = _mm512_set1_ps(kExpP[0]);
+  for (int i = 1; i < 6; ++i) y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(kExpP[i]));
+  y = _mm512_add_ps(_mm512_fmadd_ps(y, z, x), _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(y, fx);
+}
+
+SCALELAB_AVX512 inline __mmask16 mask16(int64_t left) {
+  return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
 }
 
 }  // namespace scalelab::trainer::cpu::simd
