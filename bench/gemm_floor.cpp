@@ -75,8 +75,7 @@ struct Shape {
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  fmt::print(stderr, "gemm_floor: {}\nusage: gemm_floor [--seconds-per-gemm S] [--peer-tok-s-0.84M X] "
-                     "[--peer-tok-s-0.12M Y]\n", why);
+  fmt::print(stderr, "gemm_floor: {} (see --help)\n", why);
   std::exit(2);
 }
 
@@ -88,6 +87,10 @@ int main(int argc, char** argv) {
   Shape shapes[] = {{"0.84M", 4, 128, 128, 16, 256, 0}, {"0.12M", 2, 64, 64, 16, 256, 0}};
   for (int i = 1; i < argc; ++i) {
     const std::string f = argv[i];
+    if (f == "--help" || f == "-h") {
+      fmt::print("usage: gemm_floor [--seconds-per-gemm S] [--peer-tok-s-0.84M X] [--peer-tok-s-0.12M Y]\n");
+      return 0;
+    }
     if (i + 1 >= argc) usage(f + " needs a value");
     char* end = nullptr;
     const double v = std::strtod(argv[++i], &end);

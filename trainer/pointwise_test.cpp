@@ -99,6 +99,14 @@ TEST_CASE("cpu::linear_gelu: far tails, zero and NaN") {
     for (int i = 0; i < 7; ++i) CHECK(y[i].item<float>() == doctest::Approx(ref[i].item<float>()).epsilon(1e-5));
     CHECK(std::isnan(y[7].item<float>()));
     CHECK(y[8].item<float>() == doctest::Approx(ref[8].item<float>()).epsilon(1e-6));
+    // Infinities as torch has them: gelu(inf) = inf, gelu(-inf) = -inf * 0 = NaN.
+    const float inf = std::numeric_limits<float>::infinity();
+    auto big = cpu::linear_gelu(torch::tensor({inf, -inf}).view({2, 1}), w, torch::Tensor()).view({2});
+    auto big_ref = torch::gelu(torch::tensor({inf, -inf}));
+    for (int i = 0; i < 2; ++i) {
+      const float got = big[i].item<float>(), want = big_ref[i].item<float>();
+      CHECK((std::isnan(want) ? std::isnan(got) : got == want));
+    }
   }
 }
 
