@@ -134,15 +134,10 @@ void Pool::show(bool force) {
   last_show_ = Clock::now();
   auto s = sweep_status(st_, sweep_);
   if (!o_.tty) {
-    std::string line = fmt::format("[{}] {}", clock_time(), status_line(s));
-    for (auto& r : s.runs) {
-      if (sweep_state(r) != "running") continue;
-      auto it = s.live_loss.find(r.id);
-      line += fmt::format("\n    {} step {} loss {} {} tok/s", r.name, r.steps_done,
-                          it == s.live_loss.end() ? "-" : fmt::format("{:.4f}", it->second),
-                          r.tokens_per_s > 0 ? si(r.tokens_per_s) : "-");
-    }
-    out_(line);
+    // One call per line: the event hook escapes control characters, a newline included.
+    auto lines = progress_lines(s);
+    out_(fmt::format("[{}] {}", clock_time(), lines[0]));
+    for (std::size_t i = 1; i < lines.size(); ++i) out_(lines[i]);
     return;
   }
   std::string block;

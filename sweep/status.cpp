@@ -105,6 +105,18 @@ std::string status_line(const SweepStatus& s) {
                      s.settled() ? "done" : s.eta_s >= 0 ? duration(s.eta_s) : "-");
 }
 
+std::vector<std::string> progress_lines(const SweepStatus& s) {
+  std::vector<std::string> out{status_line(s)};
+  for (const auto& r : s.runs) {
+    if (sweep_state(r) != "running") continue;
+    auto it = s.live_loss.find(r.id);
+    out.push_back(fmt::format("    {} step {} loss {} {} tok/s", printable(r.name), r.steps_done,
+                              it == s.live_loss.end() ? "-" : fmt::format("{:.4f}", it->second),
+                              r.tokens_per_s > 0 ? si(r.tokens_per_s) : "-"));
+  }
+  return out;
+}
+
 std::vector<std::string> render_status(const SweepStatus& s, int max_rows) {
   std::vector<std::string> out;
   out.push_back(fmt::format("sweep {} ({})", printable(s.sweep.name), short_id(s.sweep.id)));

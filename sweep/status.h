@@ -34,5 +34,8 @@ SweepStatus sweep_status(const store::Store& st, const store::Sweep& sweep);
 std::vector<std::string> render_status(const SweepStatus& s, int max_rows = 20);
 // One line for logs and non-TTY watching.
 std::string status_line(const SweepStatus& s);
+// What a non-TTY watcher prints every so often: the status line, then one line per
+// running run (its step, loss and tokens/s), each a line of its own.
+std::vector<std::string> progress_lines(const SweepStatus& s);
 
 }  // namespace scalelab::sweep

@@ -61,4 +61,12 @@ TEST_CASE("status counts runs by state, sums tokens and FLOPs, and estimates the
   CHECK(all.find("killed by SIGKILL near step 9") != std::string::npos);
   CHECK(all.find("loss is nan at step 7") != std::string::npos);
   CHECK(sweep::status_line(s).find("s 1/6 done, 1 running, 2 pending, 1 failed, 1 diverged") == 0);
+  // The non-TTY progress: the status line, then the running run on a line of its own
+  // (a newline inside one line came out as a literal \x0a in logs).
+  auto progress = sweep::progress_lines(s);
+  REQUIRE(progress.size() == 2);
+  CHECK(progress[0] == sweep::status_line(s));
+  CHECK(progress[1].find("run4 step") != std::string::npos);
+  CHECK(progress[1].find("loss 2.5000") != std::string::npos);
+  for (const auto& l : progress) CHECK(l.find('\n') == std::string::npos);
 }
