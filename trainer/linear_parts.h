@@ -1,6 +1,7 @@
 #pragma once
 // Pieces shared by the CPU fast path's autograd functions (kernels.cpp,
-// pointwise.cpp): their input checks and the two gradient GEMMs of a linear layer.
+// pointwise.cpp, norm.cpp): their input checks, optional inputs, and the two
+// gradient GEMMs of a linear layer.
 #include <torch/torch.h>
 
 #include <utility>
@@ -18,6 +19,12 @@ inline void check_f32_cpu(const torch::Tensor& t, const char* what) {
   TORCH_CHECK(!t.defined() || (t.is_cpu() && t.scalar_type() == at::kFloat), what,
               ": cpu kernels take float32 CPU tensors");
 }
+
+// An optional Function input: LibTorch 1.13 cannot record an undefined tensor as one,
+// but takes an empty optional (and leaves it out of needs_input_grad's numbering).
+using OptTensor = c10::optional<torch::Tensor>;
+inline OptTensor opt(const torch::Tensor& t) { return t.defined() ? OptTensor(t) : OptTensor(); }
+inline const float* ptr(const OptTensor& t) { return t && t->defined() ? t->data_ptr<float>() : nullptr; }
 
 inline std::vector<int64_t> with_last(at::IntArrayRef sizes, int64_t last) {
   std::vector<int64_t> s(sizes.begin(), sizes.end());

@@ -20,7 +20,9 @@ namespace {
 using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-using OptTensor = c10::optional<Tensor>;
+using parts::OptTensor;
+using parts::opt;
+using parts::ptr;
 
 struct Form {
   int level;  // limit_pointwise_isa's numbering
@@ -46,8 +48,6 @@ const Form& form() {
 // Rows per task. The backward sums each chunk's parameter gradients apart and adds
 // the chunks in order, so the result does not depend on the thread count.
 constexpr int64_t kChunk = 64;
-
-const float* ptr(const OptTensor& t) { return t && t->defined() ? t->data_ptr<float>() : nullptr; }
 
 variable_list norm_forward(AutogradContext* ctx, const Tensor& res_in, const Tensor* branch_in, const OptTensor& bias,
                            const Tensor& gamma, const OptTensor& beta, double eps) {
@@ -134,8 +134,6 @@ void check_norm_params(const Tensor& gamma, const Tensor& beta) {
   TORCH_CHECK(gamma.dim() == 1 && (!beta.defined() || beta.sizes() == gamma.sizes()),
               "layer_norm: weight and bias are vectors of the row length");
 }
-
-OptTensor opt(const Tensor& t) { return t.defined() ? OptTensor(t) : OptTensor(); }
 
 }  // namespace
 

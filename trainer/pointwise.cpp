@@ -75,8 +75,6 @@ __attribute__((target("avx2,fma"))) inline NormalV normal_avx2(__m256 x) {
   return {_mm256_blendv_ps(q, _mm256_sub_ps(one, q), pos), _mm256_mul_ps(e, _mm256_set1_ps(kInvSqrt2Pi))};
 }
 
-// The AVX2 form adds FMA: at 8 lanes without it, GELU cost more than LibTorch's own kernel.
-
 // Row pass of the forward: with v = u + b (b may be null), a = gelu(v) and u is
 // overwritten with gelu'(v) = Φ(v) + v φ(v), all the backward needs: the erf and exp
 // are computed once, here, while the chunk is in L2.
@@ -203,7 +201,9 @@ using parts::kRowChunk;
 // a chunk of rows at a time through both GEMMs, so the hidden activations of a chunk
 // (rows x 4C) are in L2 between the GEMM that makes them, the GELU pass and the GEMM
 // that reads them. W2's bias is left to the caller (the residual add takes it).
-using OptTensor = c10::optional<Tensor>;
+using parts::OptTensor;
+using parts::opt;
+using parts::ptr;
 
 void bias_gelu_rows(float* u, const float* b, float* a, int64_t rows, int64_t n) {
   const bool avx512 = use_avx512(), avx2 = fma_ok();
@@ -212,8 +212,6 @@ void bias_gelu_rows(float* u, const float* b, float* a, int64_t rows, int64_t n)
     : avx2 ? bias_gelu_avx2(u + r * n, b, a + r * n, n)
            : bias_gelu_plain(u + r * n, b, a + r * n, n);
 }
-
-const float* ptr(const OptTensor& t) { return t && t->defined() ? t->data_ptr<float>() : nullptr; }
 
 Tensor mlp_forward(AutogradContext* ctx, const Tensor& x, const Tensor& w1, const OptTensor& b1, const OptTensor& w2_in) {
   const int64_t N = w1.size(0), K = w1.size(1);
@@ -277,8 +275,6 @@ struct MlpFn : torch::autograd::Function<MlpFn> {
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) { return mlp_backward(ctx, grads[0]); }
 };
-
-OptTensor opt(const Tensor& t) { return t.defined() ? OptTensor(t) : OptTensor(); }
 
 // Cross-entropy, mean over rows, of logits [N, V] against class indices [N]. The
 // forward keeps each row's log-sum-exp; the backward rebuilds softmax from it.
