@@ -50,7 +50,10 @@ void read_model(const TomlReader& r, const toml::table& root, RunSpec& s) {
       r.fail(t->get("params"), "model.params", "give either params (with the shape rule) or n_layer/d_model/n_head, not both");
     trainer::ShapeRule rule;
     rule.aspect_ratio = config::number(r, *t, "model", "aspect_ratio", rule.aspect_ratio);
-    rule.head_dim = static_cast<int>(config::number(r, *t, "model", "head_dim", rule.head_dim));
+    const double head_dim = config::number(r, *t, "model", "head_dim", rule.head_dim);
+    if (head_dim > trainer::kMaxHeadDim)  // before the cast, which is undefined past INT_MAX
+      r.fail(t->get("head_dim"), "model.head_dim", fmt::format("expected at most {:g}, got {:g}", trainer::kMaxHeadDim, head_dim));
+    rule.head_dim = static_cast<int>(head_dim);
     const double target = config::number(r, *t, "model", "params", 0);
     try {
       m = trainer::shape_for_params(target, rule, m);

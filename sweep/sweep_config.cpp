@@ -87,7 +87,8 @@ void read_model(const Layered& L, const toml::table& root, SweepConfig& sc) {
   rule.aspect_ratio = config::number(L.at(*t, "aspect_ratio"), *t, "model", "aspect_ratio", rule.aspect_ratio);
   // Checked before the cast, which is undefined past INT_MAX (a fuzzer's 1.7e10).
   const double head_dim = config::number(L.at(*t, "head_dim"), *t, "model", "head_dim", rule.head_dim);
-  if (head_dim > 65536) user_error("{}: model.head_dim: expected at most 65536, got {:g}", sc.path, head_dim);
+  if (head_dim > trainer::kMaxHeadDim)
+    user_error("{}: model.head_dim: expected at most {:g}, got {:g}", sc.path, trainer::kMaxHeadDim, head_dim);
   rule.head_dim = static_cast<int>(head_dim);
 
   // With sizes from the axes, a shape in [model] would be silently overridden.

@@ -59,9 +59,17 @@ double flops_per_token(const ModelConfig& m, const std::string& flop_convention,
 }
 
 namespace {
+// Past this width one attention-only block (4 d^2) is already beyond kMaxParams.
+const double kMaxDModel = std::sqrt(kMaxParams / 4);
+
 int d_model_for(int n_layer, const ShapeRule& rule) {
-  const double units = std::round(rule.aspect_ratio * n_layer / rule.head_dim);
-  return static_cast<int>(std::max(1.0, units)) * rule.head_dim;
+  const double units = std::max(1.0, std::round(rule.aspect_ratio * n_layer / rule.head_dim));
+  const double d = units * rule.head_dim;  // in floating point: the int product overflowed (fuzzer)
+  if (!(d <= kMaxDModel))
+    user_error("model.aspect_ratio {:g} with model.head_dim {} gives d_model {:.3g} at n_layer {}; beyond {:.0f} one "
+               "block alone has more than {:.0e} parameters",
+               rule.aspect_ratio, rule.head_dim, d, n_layer, kMaxDModel, kMaxParams);
+  return static_cast<int>(d);
 }
 }  // namespace
 

@@ -111,6 +111,11 @@ TEST_CASE("shape_for_params follows the rule and lands near the target") {
   }
   CHECK(shape_for_params(10, ShapeRule{32, 32, 3}, base).n_layer == 3);  // min_layers floor
   CHECK_THROWS_AS(shape_for_params(0, ShapeRule{}, base), scalelab::UserError);
+  // A fuzzer's aspect ratio: d_model = 524305556 * 32 overflowed int before it was refused.
+  CHECK_THROWS_WITH_AS(shape_for_params(1e6, ShapeRule{5.36889e11, 32, 1}, base),
+                       doctest::Contains("model.aspect_ratio 5.36889e+11 with model.head_dim 32 gives d_model"),
+                       scalelab::UserError);
+  CHECK_THROWS_AS(shape_for_params(1e6, ShapeRule{1e6, 1000, 1}, base), scalelab::UserError);
 }
 
 TEST_CASE("shape_name") { CHECK(shape_name(cfg(4, 128, 4, 128)) == "L4-D128-H4-T128"); }

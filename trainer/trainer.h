@@ -219,6 +219,7 @@ SplitSizes split_sizes(const RunSpec& spec);
 // Limits checked before anything is allocated or registered (trainer/limits.cpp).
 inline constexpr double kMaxParams = 1e12;  // parameters of one model
 inline constexpr double kMaxSteps = 1e10;   // optimizer steps of one run
+inline constexpr double kMaxHeadDim = 65536;  // a shape rule's head_dim, checked before the int cast
 double params_estimate(const ModelConfig& m);       // in double: no overflow at absurd sizes
 double training_memory_bytes(const RunSpec& spec);  // weights, grads, AdamW, activations (fp32)
 std::optional<double> available_memory_bytes();     // MemAvailable; nullopt where unknown

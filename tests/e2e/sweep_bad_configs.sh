@@ -58,6 +58,9 @@ check duration 'duration.toml:17: filters.max_est_runtime: expected a positive d
 check no_budget "no_budget.toml:2: axes.compute: missing" "$(base | sed '/^compute/d')"
 check shape_in_isoflop "shape_in_isoflop.toml:9: model.n_layer: not used in isoflop mode" \
   "$(base | sed 's/^aspect_ratio = 16/aspect_ratio = 16\nn_layer = 2/')"
+# A fuzzer's aspect ratio: the width overflowed int before it was refused.
+check huge_aspect "huge_aspect.toml:12: axes.compute: no model of" \
+  "$(base | sed 's/^aspect_ratio = 16/aspect_ratio = 5e11/')" plan
 printf 'extends = "missing-base.toml"\n' > child.toml
 check extends_missing "extends_missing.toml:1: extends: no such file" "$(cat child.toml)"
 printf 'extends = "loop_b.toml"\n' > loop_a.toml
